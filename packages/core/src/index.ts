@@ -1,0 +1,3 @@
+export * from './errors.ts';
+export * from './amount.ts';
+export * from './bytes.ts';

@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config';
+import { findVectorsDir } from './test/support/vectors.ts';
+
+const haveVectors = findVectorsDir() !== undefined;
+const havePg = Boolean(process.env['MOFN_TEST_PG_URL']);
+const exclude = ['**/node_modules/**'];
+if (!haveVectors) {
+  exclude.push('**/*.vectors.test.ts');
+  console.log('NOTE: ../shared/vectors not found (set MOFN_VECTORS_DIR): the public-vector suites did not run.');
+}
+if (!havePg) {
+  exclude.push('**/*.pg.test.ts');
+  console.log('NOTE: MOFN_TEST_PG_URL is not set: the PostgreSQL suite did not run.');
+}
+
+export default defineConfig({
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
+});
