@@ -24,6 +24,7 @@ export function vectorPath(relative: string): string {
 }
 
 /** Reads and parses a JSON vector file. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- callers name the file's shape
 export function readVectorJson<T = any>(relative: string): T {
   return JSON.parse(readFileSync(vectorPath(relative), 'utf8')) as T;
 }

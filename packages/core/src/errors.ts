@@ -38,6 +38,7 @@ export class MofnError extends Error {
 
   /** Walks the `cause` chain; returns the first error for which `fn` is true (or the deepest one). */
   walk(fn?: (err: unknown) => boolean): unknown {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk starts at this error
     let current: unknown = this;
     for (let depth = 0; depth < 32; depth++) {
       if (fn?.(current)) return current;

@@ -157,7 +157,7 @@ async function resolveUtxo(ctx: ServiceContext, wallet: LoadedWallet, spec: Utxo
 /** Next change index: one past the highest change address this store handed out or spent to. */
 async function nextChangeIndex(ctx: ServiceContext, walletId: string): Promise<number> {
   const row = await ctx.db.selectFrom('addresses').select((eb) => eb.fn.max('idx').as('max')).where('wallet_id', '=', walletId).where('branch', '=', 1).executeTakeFirst();
-  return row?.max === null || row?.max === undefined ? 0 : Number(row.max) + 1;
+  return row?.max === null || row?.max === undefined ? 0 : row.max + 1;
 }
 
 /**
