@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 import { findVectorsDir } from './test/support/vectors.ts';
 
@@ -8,7 +9,8 @@ if (!haveVectors) {
   exclude.push('**/*.vectors.test.ts');
   console.log('NOTE: ../shared/vectors not found (set MOFN_VECTORS_DIR): the public-vector suites did not run.');
 }
-if (!havePg) {
+const hasPgSuites = readdirSync('.', { recursive: true, encoding: 'utf8' }).some((f) => !f.includes('node_modules') && f.endsWith('.pg.test.ts'));
+if (!havePg && hasPgSuites) {
   exclude.push('**/*.pg.test.ts');
   console.log('NOTE: MOFN_TEST_PG_URL is not set: the PostgreSQL suite did not run.');
 }
