@@ -9,7 +9,9 @@ if (!haveVectors) {
   exclude.push('**/*.vectors.test.ts');
   console.log('NOTE: ../shared/vectors not found (set MOFN_VECTORS_DIR): the public-vector suites did not run.');
 }
-const hasPgSuites = readdirSync('.', { recursive: true, encoding: 'utf8' }).some((f) => !f.includes('node_modules') && f.endsWith('.pg.test.ts'));
+const hasPgSuites = ['packages', 'test'].some((dir) =>
+  readdirSync(dir, { recursive: true, encoding: 'utf8' }).some((f) => !f.includes('node_modules') && f.endsWith('.pg.test.ts')),
+);
 if (!havePg && hasPgSuites) {
   exclude.push('**/*.pg.test.ts');
   console.log('NOTE: MOFN_TEST_PG_URL is not set: the PostgreSQL suite did not run.');
