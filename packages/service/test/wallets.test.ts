@@ -37,6 +37,13 @@ describe('wallet store', () => {
     await expect(createWallet(ctx, { name: 'two', threshold: 2, keys: [c.key, a.key, b.key], network: 'test' })).rejects.toMatchObject({ code: 'wallet.exists' });
   });
 
+  it('pins the network: the same tpubs on testnet and signet are two wallets', async () => {
+    const t = await createWallet(ctx, { name: 't', threshold: 2, keys: [a.key, b.key, c.key], network: 'test' });
+    const s = await createWallet(ctx, { name: 's', threshold: 2, keys: [a.key, b.key, c.key], network: 'signet' });
+    expect(t.id).not.toBe(s.id);
+    expect(t.descriptor).toBe(s.descriptor);
+  });
+
   it('makes a new wallet when M, a key or the type changes, and refuses a taken name without writing', async () => {
     const w1 = await createWallet(ctx, { name: 'w1', threshold: 2, keys: [a.key, b.key, c.key], network: 'test' });
     const w2 = await createWallet(ctx, { name: 'w2', threshold: 3, keys: [a.key, b.key, c.key], network: 'test' });
