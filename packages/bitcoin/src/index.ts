@@ -10,8 +10,8 @@ export * from './keys/index.ts';
 export * from './descriptor/index.ts';
 export * from './wallet/index.ts';
 export * from './psbt/index.ts';
+export * from './tx/index.ts';
 export * from './coinselect/index.ts';
 export * from './formats/index.ts';
-export { parseTransaction, serializeTransaction, transactionId, transactionHex, type Transaction, type TxInput, type TxOutput } from './tx/transaction.ts';
 // keys/ and descriptor/ both name these; the keys/ meaning is the public one.
 export type { HardenedMarker, WifKey } from './keys/index.ts';

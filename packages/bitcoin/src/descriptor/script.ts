@@ -4,10 +4,8 @@
  */
 import { InvalidInputError } from '@mofn/core';
 import { hash160, sha256 } from '../hash.ts';
+import { pushData, pushNumber } from '../tx/script.ts';
 
-const OP_0 = 0x00;
-const OP_PUSHDATA1 = 0x4c;
-const OP_PUSHDATA2 = 0x4d;
 const OP_1 = 0x51;
 const OP_DUP = 0x76;
 const OP_HASH160 = 0xa9;
@@ -18,46 +16,7 @@ const OP_CHECKMULTISIG = 0xae;
 const OP_CHECKSIGADD = 0xba;
 const OP_NUMEQUAL = 0x9c;
 
-/** Bytes of a minimal push of `data` (BIP-62 minimal push; data up to 65535 bytes). */
-export function pushData(data: Uint8Array): Uint8Array {
-  const n = data.length;
-  let out: Uint8Array;
-  if (n < OP_PUSHDATA1) {
-    out = new Uint8Array(1 + n);
-    out[0] = n;
-    out.set(data, 1);
-  } else if (n <= 0xff) {
-    out = new Uint8Array(2 + n);
-    out[0] = OP_PUSHDATA1;
-    out[1] = n;
-    out.set(data, 2);
-  } else {
-    out = new Uint8Array(3 + n);
-    out[0] = OP_PUSHDATA2;
-    out[1] = n & 0xff;
-    out[2] = n >>> 8;
-    out.set(data, 3);
-  }
-  return out;
-}
-
-/** Minimal push of a small non-negative number: OP_0, OP_1..OP_16, else a CScriptNum push. */
-export function pushNumber(value: number): Uint8Array {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidInputError('script.bad_number', `cannot push ${value}: expected a non-negative integer`);
-  }
-  if (value === 0) return new Uint8Array([OP_0]);
-  if (value <= 16) return new Uint8Array([OP_1 + value - 1]);
-  const bytes: number[] = [];
-  let v = value;
-  while (v > 0) {
-    bytes.push(v & 0xff);
-    v = Math.floor(v / 256);
-  }
-  // CScriptNum is sign-magnitude: a set top bit would read as negative, so add a 0x00 byte.
-  if ((bytes[bytes.length - 1]! & 0x80) !== 0) bytes.push(0);
-  return pushData(Uint8Array.from(bytes));
-}
+export { pushData, pushNumber } from '../tx/script.ts';
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;

@@ -5,8 +5,7 @@ import { InvalidKeyError } from '@mofn/core';
 import { taggedHash } from '../hash.ts';
 import { secp } from '../secp.ts';
 
-/** BIP-342 tapscript leaf version. */
-export const TAPSCRIPT_LEAF_VERSION = 0xc0;
+export { TAPSCRIPT_LEAF_VERSION, tapBranchHash, tapLeafHash } from '../tx/script.ts';
 
 /**
  * BIP-341 "H" point, `lift_x(SHA256(G uncompressed))`: an x-only key with no known discrete
@@ -30,25 +29,6 @@ export function isNumsInternalKey(key: Uint8Array): boolean {
   if (!(key instanceof Uint8Array) || key.length !== 32) return false;
   for (let i = 0; i < 32; i++) if (key[i] !== NUMS[i]) return false;
   return true;
-}
-
-function compactSize(n: number): Uint8Array {
-  if (n < 0xfd) return Uint8Array.of(n);
-  if (n <= 0xffff) return Uint8Array.of(0xfd, n & 0xff, n >>> 8);
-  return Uint8Array.of(0xfe, n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24);
-}
-
-/** `hash_TapLeaf(leafVersion || compact_size(len) || script)` (BIP-341). */
-export function tapLeafHash(script: Uint8Array, leafVersion: number = TAPSCRIPT_LEAF_VERSION): Uint8Array {
-  return taggedHash('TapLeaf', Uint8Array.of(leafVersion), compactSize(script.length), script);
-}
-
-/** `hash_TapBranch(min(a,b) || max(a,b))` (BIP-341: children are sorted so proofs need no direction bits). */
-export function tapBranchHash(a: Uint8Array, b: Uint8Array): Uint8Array {
-  for (let i = 0; i < 32; i++) {
-    if (a[i] !== b[i]) return a[i]! < b[i]! ? taggedHash('TapBranch', a, b) : taggedHash('TapBranch', b, a);
-  }
-  return taggedHash('TapBranch', a, b);
 }
 
 /**
