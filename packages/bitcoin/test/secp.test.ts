@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import * as tiny from 'tiny-secp256k1';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { isPrivateKey, nobleSecp, secp, tinySecp, type Secp256k1 } from '../src/secp.ts';
+import { isPrivateKey, nativeSecp, nobleSecp, secp, secpBackend, tinySecp, type Secp256k1 } from '../src/secp.ts';
 import { isLowS } from '../src/keys/signature.ts';
 
 const ECPair = ECPairFactory(tiny);
@@ -42,12 +42,42 @@ function outcome(fn: () => unknown): string {
   }
 }
 
-const backends: [Secp256k1, Secp256k1] = [tinySecp, nobleSecp];
+// The native addon ships prebuilt binaries for these platforms; elsewhere it may legitimately be absent.
+const NATIVE_PLATFORMS = ['linux-x64', 'darwin-arm64', 'win32-x64'];
+const nativeExpected = NATIVE_PLATFORMS.includes(`${process.platform}-${process.arch}`);
+const backends: Secp256k1[] = [tinySecp, nobleSecp, ...(nativeSecp === undefined ? [] : [nativeSecp])];
 const agree = (fn: (s: Secp256k1) => unknown): void => {
-  const [a, b] = backends.map((s) => outcome(() => fn(s)));
-  expect(b).toBe(a);
+  const [a, ...rest] = backends.map((s) => outcome(() => fn(s)));
+  for (const b of rest) expect(b).toBe(a);
   expect(a).not.toMatch(/^foreign:/);
 };
+
+describe('backend selection', () => {
+  it('uses the native libsecp256k1 addon where its prebuilt binary exists, else WASM, and says which', () => {
+    if (nativeExpected) {
+      expect(secpBackend.nativeUnavailable).toBeUndefined();
+      expect(nativeSecp).toBeDefined();
+      expect(backends).toHaveLength(3);
+    }
+    expect(secp).toBe(nativeSecp ?? tinySecp);
+    expect(secpBackend.name).toBe(secp.name);
+    expect(secpBackend.nativeUnavailable === undefined).toBe(nativeSecp !== undefined);
+  });
+
+  it('native private-key operations never modify their arguments', () => {
+    if (nativeSecp === undefined) {
+      expect(nativeExpected).toBe(false);
+      return;
+    }
+    const d = be32(12345n);
+    const t = be32(678n);
+    const before = hex(d);
+    expect(hex(nativeSecp.privateAdd(d, t))).toBe(hex(be32(12345n + 678n)));
+    expect(hex(nativeSecp.privateNegate(d))).toBe(hex(be32(N - 12345n)));
+    expect(hex(d)).toBe(before);
+    expect(hex(t)).toBe(hex(be32(678n)));
+  });
+});
 
 describe('backends agree', () => {
   it('publicKey, pointAddScalar, privateAdd, privateNegate, xOnlyPointAddTweak, isPoint', () => {
@@ -118,7 +148,7 @@ describe('backends agree', () => {
     for (const c of cases) agree(c);
   });
 
-  it('verifyEcdsa rejects the high-S twin of a valid signature (BIP-146 LOW_S) on both backends', () => {
+  it('verifyEcdsa rejects the high-S twin of a valid signature (BIP-146 LOW_S) on every backend', () => {
     fc.assert(
       fc.property(privKey, bytes32, (d, m) => {
         const sig = secp.signEcdsa(m, d);
@@ -144,7 +174,7 @@ describe('ECDSA is RFC 6979 deterministic, low-S, as bitcoinjs-lib and elliptic'
         expect(hex(ours)).toBe(hex(bitcoinjs));
         const e = ec.sign(Buffer.from(m), Buffer.from(d), { canonical: true });
         expect(hex(ours)).toBe(e.r.toString(16).padStart(64, '0') + e.s.toString(16).padStart(64, '0'));
-        expect(hex(nobleSecp.signEcdsa(m, d))).toBe(hex(ours));
+        for (const b of backends) expect(hex(b.signEcdsa(m, d))).toBe(hex(ours));
       }),
       { numRuns: 80 },
     );
