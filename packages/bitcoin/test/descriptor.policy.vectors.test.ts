@@ -77,8 +77,8 @@ describe('BIP-388 wallet policies', () => {
   }
   for (const v of bip388.example_templates) {
     it(`example template: ${v.description}`, () => {
-      const placeholders = parseWalletPolicyTemplate(v.descriptor_template);
-      expect(placeholders.length).toBeGreaterThan(0);
+      const keySlots = parseWalletPolicyTemplate(v.descriptor_template);
+      expect(keySlots.length).toBeGreaterThan(0);
     });
   }
   it('checks the key information vector', () => {

@@ -35,4 +35,4 @@ export {
 } from './script.ts';
 export { NUMS_INTERNAL_KEY, TAPSCRIPT_LEAF_VERSION, isNumsInternalKey, numsInternalKey, tapBranchHash, tapLeafHash, taprootTweak } from './taproot.ts';
 export { MUSIG_CHAIN_CODE, musigKeyAgg, musigKeySort, musigSyntheticXpub } from './musig.ts';
-export { createWalletPolicy, parseWalletPolicyTemplate, type KeyPlaceholder, type WalletPolicy } from './walletPolicy.ts';
+export { createWalletPolicy, parseWalletPolicyTemplate, type KeySlot, type WalletPolicy } from './walletPolicy.ts';

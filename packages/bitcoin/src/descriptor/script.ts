@@ -4,6 +4,7 @@
  */
 import { InvalidInputError } from '@mofn/core';
 import { hash160, sha256 } from '../hash.ts';
+import { concat } from '../tx/bytes.ts';
 import { pushData, pushNumber } from '../tx/script.ts';
 
 const OP_1 = 0x51;
@@ -18,17 +19,6 @@ const OP_NUMEQUAL = 0x9c;
 
 export { pushData, pushNumber } from '../tx/script.ts';
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /**
  * `OP_k <key_1> ... <key_n> OP_n OP_CHECKMULTISIG` (BIP-383), keys in the order given.
@@ -65,7 +55,7 @@ export function multisigScript(threshold: number, pubkeys: readonly Uint8Array[]
   const parts: Uint8Array[] = [pushNumber(threshold)];
   for (const k of pubkeys) parts.push(pushData(k));
   parts.push(pushNumber(n), new Uint8Array([OP_CHECKMULTISIG]));
-  return concat(parts);
+  return concat(...parts);
 }
 
 /**
@@ -98,7 +88,7 @@ export function multiAScript(threshold: number, xonlyKeys: readonly Uint8Array[]
 
 /** `<key> OP_CHECKSIG` (P2PK, or a tapscript `pk()` leaf with a 32-byte key). */
 export function p2pkScript(pubkey: Uint8Array): Uint8Array {
-  return concat([pushData(pubkey), new Uint8Array([OP_CHECKSIG])]);
+  return concat(...[pushData(pubkey), new Uint8Array([OP_CHECKSIG])]);
 }
 
 /** `OP_DUP OP_HASH160 <hash160(key)> OP_EQUALVERIFY OP_CHECKSIG`. */

@@ -1,13 +1,13 @@
 /**
- * BIP-388 wallet policies: a descriptor template with key placeholders (`@0/**`,
+ * BIP-388 wallet policies: a descriptor template with key keySlots (`@0/**`,
  * `@1/<2;3>/*`, `musig(@0,@1)/**`) plus the list of keys, as hardware signers register them.
  */
 import { InvalidDescriptorError } from '@mofn/core';
 import { findInvalidDescriptorChar } from './checksum.ts';
 import { parseKeyExpression } from './parser.ts';
 
-/** A BIP-388 template's key placeholder occurrence. */
-export interface KeyPlaceholder {
+/** A BIP-388 template's key key slot occurrence. */
+export interface KeySlot {
   /** The `i` of `@i`. */
   readonly key: number;
   /** Receive/change steps: `[0, 1]` for `/**`, `[a, b]` for `/<a;b>/*`; undefined inside musig(). */
@@ -18,7 +18,7 @@ export interface KeyPlaceholder {
 export interface WalletPolicy {
   readonly template: string;
   readonly keys: readonly string[];
-  readonly placeholders: readonly KeyPlaceholder[];
+  readonly keySlots: readonly KeySlot[];
   /** The descriptor it stands for (`/**` written as `/<0;1>/*`). */
   readonly descriptor: string;
 }
@@ -68,19 +68,19 @@ function readBranches(t: string, at: number, what: string): { branches: [number,
 }
 
 /**
- * Validates a BIP-388 descriptor template and lists its key placeholders.
+ * Validates a BIP-388 descriptor template and lists its key keySlots.
  * @throws InvalidDescriptorError `wallet_policy.no_derivation`, `wallet_policy.explicit_path`,
  *   `wallet_policy.cardinality`, `wallet_policy.order`, `wallet_policy.skipped_key`,
  *   `wallet_policy.repeated_key`, `wallet_policy.literal_key`, `wallet_policy.musig_derivation`,
  *   `wallet_policy.syntax`
  */
-export function parseWalletPolicyTemplate(template: string): KeyPlaceholder[] {
+export function parseWalletPolicyTemplate(template: string): KeySlot[] {
   if (typeof template !== 'string' || template === '' || findInvalidDescriptorChar(template) >= 0 || template.includes('#')) {
     fail('syntax', 'a wallet policy template is a descriptor text without checksum');
   }
   const musig = musigRanges(template);
   const inMusig = (i: number): boolean => musig.some(([a, b]) => i > a && i < b);
-  const placeholders: KeyPlaceholder[] = [];
+  const keySlots: KeySlot[] = [];
   let stripped = '';
   let i = 0;
   while (i < template.length) {
@@ -98,37 +98,37 @@ export function parseWalletPolicyTemplate(template: string): KeyPlaceholder[] {
     if (inMusig(i)) {
       const next = template[after];
       if (next === '/') fail('musig_derivation', `${what} inside musig() cannot have derivation steps: derive after the aggregate, musig(...)/**`);
-      placeholders.push({ key, branches: undefined });
+      keySlots.push({ key, branches: undefined });
       stripped += 'KEY';
       i = after;
       continue;
     }
     const { branches, length } = readBranches(template, after, what);
-    placeholders.push({ key, branches });
+    keySlots.push({ key, branches });
     stripped += 'KEY';
     i = after + length;
   }
   // musig(...) aggregates must be followed by their own /** or /<M;N>/*.
   for (const [, close] of musig) readBranches(template, close + 1, 'musig(...)');
-  // BIP-388: the template has no literal keys; every key is a placeholder.
+  // BIP-388: the template has no literal keys; every key is a key slot.
   for (const token of stripped.split(/[(),{}]/)) {
     const bare = token.replace(/^[a-z_]+:/, '');
     if (/^\[|^[xt](pub|prv)|^[0-9a-fA-F]{66}$|^[0-9a-fA-F]{130}$|^[5KLc9][1-9A-HJ-NP-Za-km-z]{50,51}$/.test(bare)) {
-      fail('literal_key', `the template contains a key that is not a placeholder ('${bare.slice(0, 12)}...')`);
+      fail('literal_key', `the template contains a key that is not a key slot ('${bare.slice(0, 12)}...')`);
     }
   }
   // Placeholders are numbered in order of first appearance, without gaps.
   let next = 0;
-  for (const p of placeholders) {
+  for (const p of keySlots) {
     if (p.key > next) {
-      if (placeholders.some((q) => q.key === next)) fail('order', `key placeholder @${p.key} appears before @${next}`, 'number the placeholders in order of first appearance');
-      fail('skipped_key', `key placeholder @${next} is never used (the template jumps to @${p.key})`);
+      if (keySlots.some((q) => q.key === next)) fail('order', `key key slot @${p.key} appears before @${next}`, 'number the keySlots in order of first appearance');
+      fail('skipped_key', `key key slot @${next} is never used (the template jumps to @${p.key})`);
     }
     if (p.key === next) next++;
   }
   // The same key may appear several times only with disjoint derivations.
   const used = new Map<number, Set<number>>();
-  for (const p of placeholders) {
+  for (const p of keySlots) {
     if (p.branches === undefined) continue;
     const set = used.get(p.key) ?? new Set<number>();
     for (const b of p.branches) {
@@ -137,7 +137,7 @@ export function parseWalletPolicyTemplate(template: string): KeyPlaceholder[] {
     }
     used.set(p.key, set);
   }
-  return placeholders;
+  return keySlots;
 }
 
 /**
@@ -149,8 +149,8 @@ export function parseWalletPolicyTemplate(template: string): KeyPlaceholder[] {
  *   `wallet_policy.key_count`, `wallet_policy.bad_key_info`
  */
 export function createWalletPolicy(template: string, keys: readonly string[]): WalletPolicy {
-  const placeholders = parseWalletPolicyTemplate(template);
-  const count = placeholders.reduce((n, p) => Math.max(n, p.key + 1), 0);
+  const keySlots = parseWalletPolicyTemplate(template);
+  const count = keySlots.reduce((n, p) => Math.max(n, p.key + 1), 0);
   if (keys.length !== count) fail('key_count', `the template uses ${count} keys, ${keys.length} given`);
   keys.forEach((k, i) => {
     let ok = false;
@@ -162,7 +162,7 @@ export function createWalletPolicy(template: string, keys: readonly string[]): W
     }
     if (!ok) fail('bad_key_info', `key ${i} must be an extended key with an optional origin and no derivation after it`);
   });
-  // In a valid template `/**` only follows a placeholder or a musig() aggregate (BIP-388).
+  // In a valid template `/**` only follows a key slot or a musig() aggregate (BIP-388).
   const descriptor = template.replace(/@(\d+)/g, (_m: string, i: string) => keys[Number(i)]!).replaceAll('/**', '/<0;1>/*');
-  return Object.freeze({ template, keys: Object.freeze([...keys]), placeholders: Object.freeze(placeholders), descriptor });
+  return Object.freeze({ template, keys: Object.freeze([...keys]), keySlots: Object.freeze(keySlots), descriptor });
 }
