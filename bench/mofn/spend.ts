@@ -2,7 +2,8 @@
  * W2 / W4 with mofn: createPolicy + createAddressDeriver, createPsbt (coinSelection 'all' at the
  * fixture's fee rate), and per cosigner parsePsbt + signPsbt({ root }) + serializePsbt, then
  * parsePsbt + combinePsbts, finalizePsbt (which verifies every signature), extractTransaction.
- * Each signer builds its own wallet deriver from the policy, as a cosigner's device would.
+ * The coordinator builds and finalizes with its deriver; each signer builds its own wallet deriver
+ * from the policy, as a cosigner's device would (a deriver's caches never serve another party).
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { FEE_RATE, LOCKTIME, SEQUENCE, TX_VERSION, sha256Hex } from '../common/fixtures.ts';
@@ -57,7 +58,8 @@ function deriverOf(m: Mofn, fx: SpendFixture): Wallet.AddressDeriver {
 export function runSpend(m: Mofn, fx: SpendFixture): RunOutput & { readonly raw: Uint8Array } {
   const { psbt } = m;
   const timer = new PhaseTimer();
-  const created = psbt.createPsbt(deriverOf(m, fx), {
+  const coordinator = deriverOf(m, fx);
+  const created = psbt.createPsbt(coordinator, {
     utxos: fx.utxos.map((u) => ({ txid: u.txid, vout: u.vout, amount: u.amount, branch: 0, index: u.index })),
     payments: [{ address: fx.paymentAddress, amount: fx.paymentAmount }],
     feeRate: FEE_RATE,
@@ -88,7 +90,7 @@ export function runSpend(m: Mofn, fx: SpendFixture): RunOutput & { readonly raw:
 
   const combined = psbt.combinePsbts(signed.map((b) => psbt.parsePsbt(b)));
   timer.lap('combine');
-  const finalized = psbt.finalizePsbt(combined);
+  const finalized = psbt.finalizePsbt(combined, coordinator);
   timer.lap('finalize');
   const extracted = psbt.extractTransaction(finalized);
   const raw = extracted.bytes;

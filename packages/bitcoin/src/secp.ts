@@ -1,27 +1,30 @@
 /**
- * secp256k1 behind one small interface, with two interchangeable backends:
- * libsecp256k1 compiled to WebAssembly (tiny-secp256k1 v2) and @noble/curves v2 (pure JS).
+ * secp256k1 behind one small interface, with three interchangeable backends: libsecp256k1 as a
+ * native Node addon (the `secp256k1` npm package v5, prebuilt N-API binaries), libsecp256k1
+ * compiled to WebAssembly (tiny-secp256k1 v2) and @noble/curves v2 (pure JS).
  *
- * Both backends are wrapped by the same input validation so that they accept and reject
- * exactly the same inputs (the secp property test checks they agree byte for byte).
- * `secp` is the backend chosen by measurement (see the numbers below).
+ * Every backend is wrapped by the same input validation so that they accept and reject exactly
+ * the same inputs (the secp property tests check they agree byte for byte). `secp` is the backend
+ * chosen by measurement (see the numbers below).
  *
  * Measured on the 2-core Node 20 box (packages/bitcoin/test/secp.measure.ts: 400 random keys,
  * 1 warm-up + 5 runs, median, µs per operation):
  *
- * | op             | tiny-secp256k1 2.2 (WASM) | @noble/curves 2.4 |
- * |----------------|--------------------------:|------------------:|
- * | pointAddScalar |                       137 |               380 |
- * | publicKey      |                        79 |               271 |
- * | signEcdsa      |                        87 |               316 |
- * | verifyEcdsa    |                       183 |               986 |
- * | signSchnorr    |                       158 |              1575 |
+ * | op             | secp256k1 5 (native) | tiny-secp256k1 2.2 (WASM) | @noble/curves 2.4 |
+ * |----------------|---------------------:|--------------------------:|------------------:|
+ * | pointAddScalar |                   32 |                       137 |               380 |
+ * | publicKey      |                   21 |                        79 |               271 |
+ * | signEcdsa      |                   32 |                        87 |               316 |
+ * | verifyEcdsa    |                   44 |                       183 |               986 |
+ * | signSchnorr    |   (WASM: no BIP-340) |                       158 |              1575 |
  *
- * tiny-secp256k1 wins every operation (2.8x to 10x), so it is the default; noble stays as the
- * independent cross-check in the tests. Note that even libsecp256k1's pointAddScalar is too slow
- * for BIP-32 public derivation in bulk (it runs a double-scalar multiplication), so
- * keys/fastTweak.ts has a dedicated fixed-base path for that (~48 µs per child in sequence,
- * ~78 µs at random indexes, HMAC included).
+ * The native addon wins every ECDSA/key operation by 2.7x to 4x, so it is the default where it
+ * loads; it has no BIP-340, so its backend delegates Schnorr and x-only tweaks to the WASM build.
+ * Where it cannot load (no prebuilt binary for the platform, a browser bundle, or
+ * `MOFN_SECP_BACKEND=wasm`) mofn uses tiny-secp256k1 (WASM): `secpBackend` says which and why.
+ * noble stays as the independent cross-check in the tests. BIP-32 public derivation picks its
+ * own primitive (keys/extendedKey.ts): native tweak-add when loaded, else the fixed-base comb of
+ * keys/fastTweak.ts, which beats libsecp256k1-in-WASM there.
  */
 import { InvalidInputError, InvalidKeyError } from '@mofn/core';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
@@ -30,7 +33,7 @@ import * as tiny from 'tiny-secp256k1';
 /** The secp256k1 operations mofn needs; every byte string argument is left unmodified. */
 export interface Secp256k1 {
   /** Backend name, for reports and benchmarks. */
-  readonly name: 'tiny-secp256k1' | 'noble';
+  readonly name: 'secp256k1-native' | 'tiny-secp256k1' | 'noble';
   /** 33-byte compressed public key of a private key. @throws InvalidKeyError `key.invalid_private_key` */
   publicKey(priv32: Uint8Array): Uint8Array;
   /**
@@ -289,5 +292,92 @@ export const tinySecp: Secp256k1 = wrap(tinyBackend);
 /** Pure-JS @noble/curves backend (the cross-check). */
 export const nobleSecp: Secp256k1 = wrap(nobleBackend);
 
-/** The backend mofn uses, chosen by the measurement in this file's header. */
-export const secp: Secp256k1 = tinySecp;
+/**
+ * The part of the `secp256k1` npm package (v5, native libsecp256k1 through N-API) used here.
+ * Its functions validate their own arguments and throw plain Errors; `privateKeyTweakAdd` and
+ * `privateKeyNegate` modify their first argument in place, so callers pass copies.
+ */
+interface NativeSecp256k1 {
+  publicKeyCreate(seckey: Uint8Array, compressed: boolean): Uint8Array;
+  publicKeyVerify(pubkey: Uint8Array): boolean;
+  publicKeyTweakAdd(pubkey: Uint8Array, tweak: Uint8Array, compressed: boolean): Uint8Array;
+  privateKeyTweakAdd(seckey: Uint8Array, tweak: Uint8Array): Uint8Array;
+  privateKeyNegate(seckey: Uint8Array): Uint8Array;
+  ecdsaSign(msg32: Uint8Array, seckey: Uint8Array): { signature: Uint8Array };
+  ecdsaVerify(sig: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array): boolean;
+}
+
+type NodeModuleApi = typeof import('node:module');
+
+/**
+ * Loads the native addon without a static Node import, so this module still loads where there is
+ * no Node (a browser bundle) or no usable prebuilt binary; returns why it did not load otherwise.
+ * `secp256k1/bindings` is the addon itself: unlike the package's main entry it never falls back to
+ * its pure-JS `elliptic` implementation silently.
+ */
+function loadNative(): { lib: NativeSecp256k1 } | { error: string } {
+  const proc = (globalThis as { process?: { env?: Record<string, string | undefined>; getBuiltinModule?: (id: string) => unknown } }).process;
+  if (proc?.env?.['MOFN_SECP_BACKEND'] === 'wasm') return { error: 'disabled by MOFN_SECP_BACKEND=wasm' };
+  if (typeof proc?.getBuiltinModule !== 'function') return { error: 'not running on Node >= 20.16 (no process.getBuiltinModule)' };
+  try {
+    const { createRequire } = proc.getBuiltinModule('node:module') as NodeModuleApi;
+    const lib = createRequire(import.meta.url)('secp256k1/bindings') as NativeSecp256k1;
+    // Smoke test: 1*G must come out as the generator.
+    const g = lib.publicKeyCreate(Uint8Array.of(...new Uint8Array(31), 1), true);
+    if (g.length !== 33 || g[0] !== 0x02 || g[1] !== 0x79 || g[32] !== 0x98) return { error: 'native addon returned a wrong 1*G' };
+    return { lib };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function nativeBackend(lib: NativeSecp256k1): Backend {
+  return {
+    name: 'secp256k1-native',
+    publicKey: (d) => lib.publicKeyCreate(d, true),
+    pointAddScalar(p, t) {
+      try {
+        return lib.publicKeyTweakAdd(p, t, true);
+      } catch (err) {
+        // The tweak is already known < n, so a valid P failing means P + t*G is infinity.
+        if (lib.publicKeyVerify(p)) return null;
+        throw err;
+      }
+    },
+    privateAdd(d, t) {
+      try {
+        return lib.privateKeyTweakAdd(d.slice(), t);
+      } catch {
+        return null; // d valid and t < n: only a zero sum fails
+      }
+    },
+    signEcdsa: (m, d) => lib.ecdsaSign(m, d).signature,
+    // libsecp256k1's verify requires low-S (it does not normalize), as BIP-146 does.
+    verifyEcdsa: (m, p, s) => lib.ecdsaVerify(s, m, p),
+    // The package has no BIP-340: Schnorr and x-only tweaks stay on libsecp256k1-in-WASM.
+    signSchnorr: (m, d, aux) => tinyBackend.signSchnorr(m, d, aux),
+    verifySchnorr: (m, x, s) => tinyBackend.verifySchnorr(m, x, s),
+    xOnlyPointAddTweak: (x, t) => tinyBackend.xOnlyPointAddTweak(x, t),
+    privateNegate: (d) => lib.privateKeyNegate(d.slice()),
+    isPoint: (p) => lib.publicKeyVerify(p),
+  };
+}
+
+const native = loadNative();
+
+/**
+ * libsecp256k1 as a native Node addon (the `secp256k1` package's prebuilt binaries; Schnorr and
+ * x-only tweaks through tiny-secp256k1's WASM build), or undefined when the addon cannot load here.
+ */
+export const nativeSecp: Secp256k1 | undefined = 'lib' in native ? wrap(nativeBackend(native.lib)) : undefined;
+
+/**
+ * The backend mofn uses, chosen by the measurement in this file's header: the native addon when it
+ * loads, else libsecp256k1 in WebAssembly. Read `secp.name` or {@link secpBackend} to see which.
+ */
+export const secp: Secp256k1 = nativeSecp ?? tinySecp;
+
+/** Which backend {@link secp} is, and why the native one is not used when it is not. */
+export const secpBackend: { readonly name: Secp256k1['name']; readonly nativeUnavailable?: string } = Object.freeze(
+  'error' in native ? { name: secp.name, nativeUnavailable: native.error } : { name: secp.name },
+);

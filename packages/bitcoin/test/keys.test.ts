@@ -10,7 +10,7 @@ import { HDKey } from '@scure/bip32';
 import { script } from 'bitcoinjs-lib';
 import fc from 'fast-check';
 import * as tiny from 'tiny-secp256k1';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { addTweakTimesG, addTweaksTimesG, affineOf } from '../src/keys/fastTweak.ts';
 import {
   decodeDerSignature,
@@ -148,6 +148,34 @@ describe('deriveChildPublic equals @scure/bip32', () => {
     expect(codeOf(() => deriveChildPublic({ ...key, depth: 255 }, 0))).toBe('key.invalid');
     expect(codeOf(() => deriveChildPublic({ ...key, publicKey: new Uint8Array(33) }, 0))).toBe('key.invalid');
     expect(codeOf(() => deriveChildPublic({ ...key, chainCode: new Uint8Array(31) }, 0))).toBe('key.invalid');
+  });
+});
+
+describe('both CKDpub primitives: native libsecp256k1 tweak-add and the comb (used without the addon)', () => {
+  it('the WASM-backed module derives through the comb and gives the same children as the default module', async () => {
+    vi.stubEnv('MOFN_SECP_BACKEND', 'wasm');
+    vi.resetModules();
+    try {
+      const secpWasm = await import('../src/secp.ts');
+      const keysWasm = await import('../src/keys/extendedKey.ts');
+      expect(secpWasm.secp.name).toBe('tiny-secp256k1');
+      expect(secpWasm.secpBackend.nativeUnavailable).toMatch(/MOFN_SECP_BACKEND/);
+      fc.assert(
+        fc.property(xpubArb, fc.integer({ min: 0, max: H - 40 }), fc.integer({ min: 1, max: 20 }), ({ key, scure }, start, len) => {
+          for (let i = start; i < start + len; i++) {
+            const comb = keysWasm.deriveChildPublic(key, i);
+            expectSame(comb, scure.deriveChild(i));
+            expect(hex(comb.publicKey)).toBe(hex(deriveChildPublic(key, i).publicKey));
+          }
+          const far = (start * 7 + 12345) % H; // a single, non-sequential child
+          expect(hex(keysWasm.deriveChildPublic(key, far).publicKey)).toBe(hex(deriveChildPublic(key, far).publicKey));
+        }),
+        { numRuns: 10 },
+      );
+    } finally {
+      vi.unstubAllEnvs();
+      vi.resetModules();
+    }
   });
 });
 

@@ -1,11 +1,11 @@
 /**
- * Measures the two secp256k1 backends (and CKDpub) per operation. Not a test: run with
+ * Measures the secp256k1 backends (and CKDpub) per operation. Not a test: run with
  *   npx tsx packages/bitcoin/test/secp.measure.ts
  * Prints the median of 5 runs in µs per operation; the numbers are recorded in src/secp.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { deriveChildPublic, parseExtendedPublicKey } from '../src/keys/index.ts';
-import { isPrivateKey, nobleSecp, tinySecp } from '../src/secp.ts';
+import { isPrivateKey, nativeSecp, nobleSecp, secpBackend, tinySecp } from '../src/secp.ts';
 
 const COUNT = 400;
 const keys: Uint8Array[] = [];
@@ -32,7 +32,8 @@ function measure(fn: (i: number) => unknown): number {
 }
 
 const rows: Record<string, Record<string, string>> = {};
-for (const s of [tinySecp, nobleSecp]) {
+console.log('default backend:', secpBackend);
+for (const s of [...(nativeSecp === undefined ? [] : [nativeSecp]), tinySecp, nobleSecp]) {
   const pubs = keys.map((k) => s.publicKey(k));
   const sigs = keys.map((k, i) => s.signEcdsa(msgs[i]!, k));
   const row: Record<string, string> = {};
@@ -50,7 +51,7 @@ const xpub = parseExtendedPublicKey(
 );
 const tFirst = performance.now();
 const branch = deriveChildPublic(xpub, 0);
-console.log(`deriveChildPublic first call (builds the comb table): ${(performance.now() - tFirst).toFixed(1)} ms`);
+console.log(`deriveChildPublic first call (builds the comb table unless the native addon is used): ${(performance.now() - tFirst).toFixed(1)} ms`);
 let index = 0;
 console.log(`deriveChildPublic, sequential indexes: ${measure(() => deriveChildPublic(branch, index++)).toFixed(1)} µs per child`);
 const randomIndexes = keys.map((k) => ((k[0]! << 16) | (k[1]! << 8) | k[2]!) >>> 1);

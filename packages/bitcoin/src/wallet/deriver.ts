@@ -57,6 +57,13 @@ function assertIndex(index: number): void {
   }
 }
 
+/** compareBytes(a.subarray(from), b.subarray(from)) without the subarrays. */
+function compareFrom(a: Uint8Array, b: Uint8Array, from: number): number {
+  const end = Math.min(a.length, b.length);
+  for (let i = from; i < end; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
 function hex(b: Uint8Array): string {
   let s = '';
   for (let i = 0; i < b.length; i++) s += (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
@@ -108,8 +115,29 @@ export function createAddressDeriver(policy: MultisigPolicy): AddressDeriver {
   const branchNodes: [(ExtendedPublicKey | undefined)[], (ExtendedPublicKey | undefined)[]] = [new Array<undefined>(n), new Array<undefined>(n)];
   const identity = Array.from({ length: n }, (_, i) => i);
   const nums = numsInternalKey();
-  const xonlyOrder = (pubs: readonly Uint8Array[]) => (a: number, b: number) => compareBytes(pubs[a]!.subarray(1), pubs[b]!.subarray(1));
-  const fullOrder = (pubs: readonly Uint8Array[]) => (a: number, b: number) => compareBytes(pubs[a]!, pubs[b]!);
+
+  /**
+   * Cosigner indexes in script order: BIP-67 sorts the 33-byte keys; sortedmulti_a sorts the
+   * x-only keys that go in the script (BIP-387), which can differ when prefixes differ. Up to 20
+   * keys (every sh/wsh policy) an insertion sort without per-address closures; tr allows 999.
+   * Both are stable, so equal keys (impossible: policies reject duplicates) would keep their order.
+   */
+  function sortedOrder(pubs: readonly Uint8Array[], xonly: boolean): number[] {
+    const order = identity.slice();
+    const from = xonly ? 1 : 0;
+    if (n > 20) return order.sort((a, b) => compareFrom(pubs[a]!, pubs[b]!, from));
+    for (let i = 1; i < n; i++) {
+      const cur = order[i]!;
+      const key = pubs[cur]!;
+      let j = i - 1;
+      while (j >= 0 && compareFrom(pubs[order[j]!]!, key, from) > 0) {
+        order[j + 1] = order[j]!;
+        j--;
+      }
+      order[j + 1] = cur;
+    }
+    return order;
+  }
 
   function branchNode(i: number, branch: Branch): ExtendedPublicKey {
     const nodes = branchNodes[branch];
@@ -124,9 +152,7 @@ export function createAddressDeriver(policy: MultisigPolicy): AddressDeriver {
   function scripts(branch: Branch, index: number): Scripts {
     const pubkeys = new Array<Uint8Array>(n);
     for (let i = 0; i < n; i++) pubkeys[i] = deriveChildPublic(branchNode(i, branch), index).publicKey;
-    // BIP-67 sorts the 33-byte keys; sortedmulti_a sorts the x-only keys that go in the script
-    // (BIP-387), which can differ from the 33-byte order when prefixes differ.
-    const order = sorted ? [...identity].sort(type === 'tr' ? xonlyOrder(pubkeys) : fullOrder(pubkeys)) : identity;
+    const order = sorted ? sortedOrder(pubkeys, type === 'tr') : identity;
     if (type === 'tr') {
       const xonly = order.map((i) => pubkeys[i]!.subarray(1));
       const leaf = multiAScript(threshold, xonly);
