@@ -32,6 +32,17 @@ import type { HDPrivateNode, Network } from '@mofn/bitcoin';
 import { isBip39Language, mnemonicToSeed, parseMnemonic } from './mnemonic.ts';
 import type { Bip39Language } from './mnemonic.ts';
 
+
+/**
+ * A value from an untrusted file, made safe to put in a message: numbers and short strings as they
+ * are, anything else by its type (String() on a hostile object can throw or run its toString).
+ */
+function shown(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return `'${value.slice(0, 40)}'`;
+  return Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+}
+
 /** The `format` tag of a keystore file. */
 export const KEYSTORE_FORMAT = 'mofn-keystore';
 /** The keystore file version this code writes (and the only one it reads). */
@@ -128,13 +139,13 @@ function isHex(value: unknown, bytes?: { min: number; max: number }): value is s
 
 function assertScryptParams(N: unknown, r: unknown, p: unknown, onError: (message: string) => KeystoreError): ScryptParams {
   if (typeof N !== 'number' || !Number.isSafeInteger(N) || N < 2 ** MIN_LOG_N || N > 2 ** MAX_LOG_N || (N & (N - 1)) !== 0) {
-    throw onError(`scrypt N must be a power of two from 2^${MIN_LOG_N} to 2^${MAX_LOG_N}, got ${String(N)}`);
+    throw onError(`scrypt N must be a power of two from 2^${MIN_LOG_N} to 2^${MAX_LOG_N}, got ${shown(N)}`);
   }
   if (typeof r !== 'number' || !Number.isSafeInteger(r) || r < 1 || r > 32) {
-    throw onError(`scrypt r must be an integer from 1 to 32, got ${String(r)}`);
+    throw onError(`scrypt r must be an integer from 1 to 32, got ${shown(r)}`);
   }
   if (typeof p !== 'number' || !Number.isSafeInteger(p) || p < 1 || p > 16) {
-    throw onError(`scrypt p must be an integer from 1 to 16, got ${String(p)}`);
+    throw onError(`scrypt p must be an integer from 1 to 16, got ${shown(p)}`);
   }
   if (128 * N * r > MAX_SCRYPT_MEMORY) {
     throw onError(`scrypt N=${N}, r=${r} needs ${(128 * N * r) / 2 ** 20} MiB, more than the 1024 MiB limit`);
@@ -274,7 +285,7 @@ export async function createKeystore(options: CreateKeystoreOptions): Promise<Ke
   const { password, network } = options;
   const passphrase = options.passphrase ?? '';
   if (!isNetwork(network)) {
-    throw new KeystoreError('keystore.bad_network', `unknown network '${String(network)}'`, { hint: 'use main, test, signet or regtest' });
+    throw new KeystoreError('keystore.bad_network', `unknown network ${shown(network)}`, { hint: 'use main, test, signet or regtest' });
   }
   if (typeof passphrase !== 'string') throw new KeystoreError('keystore.bad_passphrase', 'BIP-39 passphrase must be a string');
   passwordBytes(password).fill(0);

@@ -349,6 +349,14 @@ describe('keystore files', () => {
 describe('fuzzed keystore input gives typed errors only', () => {
   const codes = new Set(['keystore.malformed', 'keystore.unsupported_version', 'keystore.wrong_password', 'keystore.bad_password', 'keystore.corrupt']);
 
+  it('a kdf parameter whose toString is not callable is a malformed file, not a TypeError (found by this fuzz)', async () => {
+    const file = structuredClone(await makeFile()) as unknown as { kdf: Record<string, unknown> };
+    for (const field of ['N', 'r', 'p']) {
+      const hostile = { ...file, kdf: { ...file.kdf, [field]: [{ toString: 0 }] } };
+      await expect(unlockKeystore(hostile as unknown as KeystoreFile, PASSWORD)).rejects.toMatchObject({ code: 'keystore.malformed' });
+    }
+  });
+
   it('mutated file objects: parse either accepts or throws a keystore code; unlock never crashes', async () => {
     const file = await makeFile();
     const keys = ['format', 'version', 'network', 'fingerprint', 'kdf', 'cipher', 'ciphertext', 'kdf.N', 'kdf.r', 'kdf.p', 'kdf.salt', 'kdf.name', 'cipher.nonce', 'cipher.name', 'extra'];
