@@ -113,6 +113,10 @@ const cases: Case[] = [
     }
   }, 'psbt.wallet_not_found'],
   ['signing with a key that is not a cosigner', () => signSpend(ctx, baseText, hdNodeFromSeed(outsider.seed)), 'signing.not_a_cosigner'],
+  ['signing a PSBT whose global xpubs are of another network', () => signSpend(ctx, mutate((p) => {
+    expect(p.global.xpubs.length).toBeGreaterThan(0);
+    p.global = { ...p.global, xpubs: p.global.xpubs.map((x) => ({ ...x, extendedKey: Uint8Array.from([0x04, 0x88, 0xb2, 0x1e, ...x.extendedKey.subarray(4)]) })) };
+  }), signer(0)), 'psbt.wrong_network'],
   ['signing a PSBT that asks for SIGHASH_NONE', () => signSpend(ctx, mutate((p) => (p.inputs[0] = { ...p.inputs[0]!, sighashType: 2 })), signer(0)), 'signing.sighash'],
   ['signing when the change output is swapped for a foreign script', () => signSpend(ctx, mutate((p) => {
     const i = p.outputs.findIndex((o) => o.bip32Derivation.length > 0);

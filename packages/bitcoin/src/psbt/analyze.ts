@@ -4,7 +4,9 @@
  * at the BIP-32 path the PSBT claims (or, when scanning, at an index found by derivation).
  * Shared by the signer, finalizer and inspector. Internal.
  */
-import { equalBytes } from '@mofn/core';
+import { InvalidPsbtError, equalBytes } from '@mofn/core';
+import { EXTENDED_KEY_VERSIONS } from '../keys/extendedKey.ts';
+import { versionNetworkOf } from '../network.ts';
 import type { Branch, DerivedAddress } from '../types.ts';
 import { classifyOutputScript, TAPSCRIPT_LEAF_VERSION } from '../tx/script.ts';
 import type { TxOutput } from '../tx/transaction.ts';
@@ -132,6 +134,7 @@ function sameKind(script: Uint8Array, type: string): boolean {
  * @throws InvalidPsbtError `psbt.prev_tx_mismatch` when a nonWitnessUtxo contradicts its input
  */
 export function analyzePsbt(psbt: Psbt, deriver: WalletDeriver, options: AnalyzeOptions = {}): PsbtAnalysis {
+  assertGlobalXpubNetwork(psbt, deriver);
   const derive = addressCache(deriver);
   const taproot = deriver.policy.type === 'tr';
   const inputs = psbt.inputs.map((input, index): InputAnalysis => {
@@ -145,6 +148,25 @@ export function analyzePsbt(psbt: Psbt, deriver: WalletDeriver, options: Analyze
     return { ...m, index, output };
   });
   return { inputs, outputs, derive };
+}
+
+/**
+ * The wallet's network is pinned: a PSBT carrying global xpubs (PSBT_GLOBAL_XPUB) of the other
+ * version family (xpub on a test wallet, tpub on a main one) was built for another network.
+ * @throws InvalidPsbtError `psbt.wrong_network`
+ */
+function assertGlobalXpubNetwork(psbt: Psbt, deriver: WalletDeriver): void {
+  const expected = versionNetworkOf(deriver.policy.network);
+  for (const x of psbt.global.xpubs) {
+    const k = x.extendedKey;
+    const version = ((k[0]! << 24) | (k[1]! << 16) | (k[2]! << 8) | k[3]!) >>> 0;
+    const known = EXTENDED_KEY_VERSIONS.find((v) => v.version === version);
+    if (known === undefined || known.versionNetwork !== expected) {
+      throw new InvalidPsbtError('psbt.wrong_network', `the PSBT carries a global xpub of ${known ? `the ${known.versionNetwork} network (${known.prefix})` : `unknown version 0x${version.toString(16).padStart(8, '0')}`}, but the wallet is on ${deriver.policy.network}`, {
+        hint: 'this PSBT was made for another network; do not sign it with this wallet',
+      });
+    }
+  }
 }
 
 /** Vsize of the finished transaction: exact for finalized inputs, worst case for wallet inputs. */
