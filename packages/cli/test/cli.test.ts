@@ -77,6 +77,7 @@ describe('mofn CLI', () => {
     await ok('psbt', 'create', 'family', '--utxo', `${funding.txid}:0:100000:${funding.hex}`, '--to', 'tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx:40000', '--fee-rate', '5', '--out', psbtFile);
     const review = JSON.parse(await ok('psbt', 'inspect', psbtFile, '--json'));
     expect(review.outputs.filter((o: { change: boolean }) => o.change)).toHaveLength(1);
+    expect(review.warnings).toEqual([]);
 
     await ok('psbt', 'sign', psbtFile, '--keystore', keystores[0]!(), '--out', join(dir, 'a.psbt'));
     await ok('psbt', 'sign', psbtFile, '--keystore', keystores[2]!(), '--out', join(dir, 'c.psbt'));
@@ -99,6 +100,10 @@ describe('mofn CLI', () => {
     expect(lie.code).toBe(1);
     expect(lie.err).toContain('outpoint.amount_mismatch');
     expect(psbt.length).toBeGreaterThan(100);
+    // Built from an address, not the previous transaction: the review says the amount is unchecked.
+    writeFileSync(join(dir, 'noprev.psbt'), psbt);
+    const review = JSON.parse(await ok('psbt', 'inspect', join(dir, 'noprev.psbt'), '--json'));
+    expect(review.warnings.join(' ')).toContain('non_witness_utxo');
   });
 
   it('exports and re-imports a wallet, and reports errors on stderr with a non-zero exit', async () => {

@@ -184,6 +184,11 @@ export function inspectPsbt(psbt: Psbt, deriver: WalletDeriver, options: Inspect
       return { ...base, signedBy: [], invalidSignatures: [], missing: [], signatures: 0 };
     }
     const wallet = { branch: a.address.branch, index: a.address.index };
+    // BIP-143 signs only this input's own amount; without the previous transaction a signer cannot
+    // check it (hardware wallets refuse such inputs), so the reviewer is told.
+    if (deriver.policy.type !== 'tr' && input.nonWitnessUtxo === undefined && !a.finalized) {
+      warnings.push(`input ${String(i)}: no previous transaction (non_witness_utxo), so its amount ${a.prevout ? `(${String(a.prevout.amount)} sats) ` : ''}cannot be checked against its txid`);
+    }
     if (a.finalized) return { ...base, wallet, signedBy: [], invalidSignatures: [], missing: [], signatures: m };
     const { valid, invalid } = verifiedSigners(input, i, a, a.address, deriver, ctx, warnings);
     for (const c of invalid) warnings.push(`input ${String(i)}: the signature of cosigner ${String(c)} does not verify`);
