@@ -16,6 +16,7 @@ import { ripemd160 as ripemd160Hash } from '@noble/hashes/legacy.js';
 import { hash160, hash256, sha256 } from '../hash.ts';
 import { ByteReader, ByteWriter, bytesToTxid, compactSizeLength, toHex } from '../tx/bytes.ts';
 import { readTransaction, serializeTransaction, transactionId, type Transaction } from '../tx/transaction.ts';
+import { EMPTY_INPUT } from './types.ts';
 import type {
   Bip32Derivation,
   GlobalXpub,
@@ -295,18 +296,7 @@ interface V2InputFields {
 
 function parseInputMap(entries: readonly Entry[], index: number, psbtVersion: number): { input: PsbtInput; v2: V2InputFields } {
   const where = `input ${String(index)}`;
-  const input: Mutable<PsbtInput> = {
-    partialSigs: [],
-    bip32Derivation: [],
-    ripemd160Preimages: [],
-    sha256Preimages: [],
-    hash160Preimages: [],
-    hash256Preimages: [],
-    tapScriptSigs: [],
-    tapLeafScripts: [],
-    tapBip32Derivation: [],
-    unknown: [],
-  };
+  const input: Mutable<PsbtInput> = { ...EMPTY_INPUT };
   const partialSigs: PartialSig[] = [];
   const bip32: Bip32Derivation[] = [];
   const pre: Record<'ripemd160' | 'sha256' | 'hash160' | 'hash256', HashPreimage[]> = { ripemd160: [], sha256: [], hash160: [], hash256: [] };

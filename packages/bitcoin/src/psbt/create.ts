@@ -99,18 +99,7 @@ export function psbtFromUnsignedTx(tx: UnsignedTx): Psbt {
 
 /** PSBT input fields for a wallet UTXO (updater role). */
 function inputFields(policy: MultisigPolicy, addr: DerivedAddress, utxo: WalletUtxo): PsbtInput {
-  const base: PsbtInput = {
-    partialSigs: [],
-    bip32Derivation: [],
-    ripemd160Preimages: [],
-    sha256Preimages: [],
-    hash160Preimages: [],
-    hash256Preimages: [],
-    tapScriptSigs: [],
-    tapLeafScripts: [],
-    tapBip32Derivation: [],
-    unknown: [],
-  };
+  const base: PsbtInput = { ...EMPTY_INPUT };
   const witnessUtxo = { amount: utxo.amount, script: addr.scriptPubKey };
   if (policy.type === 'tr') {
     const leaf = addr.tapLeafScript!;

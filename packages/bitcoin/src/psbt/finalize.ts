@@ -23,7 +23,7 @@ import {
 import { SIGHASH_DEFAULT, SighashContext } from '../tx/sighash.ts';
 import { serializeTransaction, transactionId, transactionVsize, transactionWeight, transactionWitnessId, type Transaction, type TxOutput } from '../tx/transaction.ts';
 import { concat } from '../tx/bytes.ts';
-import type { Bip32Derivation, Psbt, PsbtInput, WalletDeriver } from './types.ts';
+import { EMPTY_INPUT, type Bip32Derivation, type Psbt, type PsbtInput, type WalletDeriver } from './types.ts';
 import { cosignerOrigins, isFinalized, matchOrigin, prevoutOf } from './wallet.ts';
 
 /** A cosigner whose signature an input still needs. */
@@ -217,16 +217,9 @@ export function finalizePsbt(psbt: Psbt, deriver?: WalletDeriver): Psbt {
       missing.push(outcome.missing);
       return input;
     }
+    // A finalized input keeps only its UTXOs, the final scripts and unknown fields (BIP-174 finalizer).
     return {
-      partialSigs: [],
-      bip32Derivation: [],
-      ripemd160Preimages: [],
-      sha256Preimages: [],
-      hash160Preimages: [],
-      hash256Preimages: [],
-      tapScriptSigs: [],
-      tapLeafScripts: [],
-      tapBip32Derivation: [],
+      ...EMPTY_INPUT,
       unknown: input.unknown,
       ...(input.nonWitnessUtxo === undefined ? {} : { nonWitnessUtxo: input.nonWitnessUtxo }),
       ...(input.witnessUtxo === undefined ? {} : { witnessUtxo: input.witnessUtxo }),
