@@ -117,7 +117,7 @@ export function parseWalletPolicyTemplate(template: string): KeySlot[] {
       fail('literal_key', `the template contains a key that is not a key slot ('${bare.slice(0, 12)}...')`);
     }
   }
-  // Placeholders are numbered in order of first appearance, without gaps.
+  // Key slots (@0, @1, ...) are numbered in order of first appearance, without gaps.
   let next = 0;
   for (const p of keySlots) {
     if (p.key > next) {
