@@ -21,8 +21,11 @@ const allowed: Record<string, readonly string[]> = {
   web: ['core', 'bitcoin', 'ethereum', 'signers'],
 };
 const workspaceName: Record<string, string> = { '@mofn/core': 'core', '@mofn/bitcoin': 'bitcoin', '@mofn/ethereum': 'ethereum', '@mofn/signers': 'signers', '@mofn/service': 'service', '@mofn/server': 'server', mofn: 'cli', '@mofn/web': 'web' };
-/** Third-party packages that would break `core`'s promise: pure, synchronous, browser-safe, chain-agnostic. */
-const forbiddenInCore = /^(node:|fs$|path$|better-sqlite3|kysely|pg$|fastify|viem|@scure\/btc-signer|@noble|@scure)/;
+/**
+ * Third-party packages that would break `core`'s promise: pure, synchronous, browser-safe, chain-agnostic.
+ * @noble/hashes alone is allowed (pure, browser-safe hashing for the audit chain); the rest of @noble stays out.
+ */
+const forbiddenInCore = /^(node:|fs$|path$|better-sqlite3|kysely|pg$|fastify|viem|@scure\/btc-signer|@noble\/(?!hashes(?:\/|$))|@scure)/;
 
 function* sourceFiles(dir: string): Generator<string> {
   for (const name of readdirSync(dir)) {
@@ -73,5 +76,7 @@ describe('layer rule', () => {
   it('rejects a bad import (negative control)', () => {
     expect(importsOf("import { x } from '@mofn/service';")).toEqual(['@mofn/service']);
     expect(allowed['bitcoin']).not.toContain('service');
+    expect(forbiddenInCore.test('@noble/curves/secp256k1.js')).toBe(true);
+    expect(forbiddenInCore.test('@noble/hashes/sha2.js')).toBe(false);
   });
 });

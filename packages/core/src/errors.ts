@@ -105,6 +105,10 @@ export class KeystoreError extends MofnError {
 export class NotFoundError extends MofnError {
   override name = 'NotFound';
 }
+/** The actor is known but lacks the role the action needs. */
+export class ForbiddenError extends MofnError {
+  override name = 'Forbidden';
+}
 /** The request conflicts with stored state (duplicate name, changed amount of a known outpoint...). */
 export class ConflictError extends MofnError {
   override name = 'Conflict';
