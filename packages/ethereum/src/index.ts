@@ -1,0 +1,3 @@
+export * from './client.ts';
+export * from './devchain.ts';
+export * from './safe/index.ts';
