@@ -5,11 +5,12 @@ import { registerKeyCommands } from './commands/key.ts';
 import { registerWalletCommands } from './commands/wallet.ts';
 import { registerAddressCommands } from './commands/address.ts';
 import { registerPsbtCommands } from './commands/psbt.ts';
+import { registerDevCommands } from './commands/dev.ts';
 
 /** Builds the `mofn` program; `io` receives all output (tests pass their own). */
 export function createProgram(io: Io = processIo): Command {
   const program = new Command('mofn')
-    .description('mofn: self-hosted M-of-N multisig coordinator (Bitcoin)')
+    .description('mofn: self-hosted M-of-N multisig coordinator (Bitcoin; Safe dev chain)')
     .version('0.1.0')
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
@@ -18,6 +19,7 @@ export function createProgram(io: Io = processIo): Command {
   registerWalletCommands(program, io);
   registerAddressCommands(program, io);
   registerPsbtCommands(program, io);
+  registerDevCommands(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
