@@ -5,3 +5,4 @@ export * from './read.ts';
 export * from './create.ts';
 export * from './signatures.ts';
 export * from './execute.ts';
+export * from './adapter.ts';
