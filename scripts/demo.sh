@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mofn's main job on embedded defaults: a 2-of-3 testnet wallet end to end in a fresh MOFN_HOME.
-# Nothing touches the network: the spent coin is described by outpoint, amount and address.
+# Nothing touches the network: the spent coin comes from a made-up funding transaction.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -27,8 +27,9 @@ addr=$(mofn address family --index 2 --json | node -e "process.stdout.write(JSON
 mofn address verify family "$addr"
 
 step "4. a spend of a 100,000-sat coin: 40,000 to an outside address, change back to the wallet"
-txid=$(node -e "process.stdout.write(require('crypto').createHash('sha256').update('mofn demo funding').digest('hex'))")
-mofn psbt create family --utxo "$txid:0:100000:$addr" --to tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx:40000 --fee-rate 5 > "$work/spend.psbt"
+# A made-up funding transaction stands in for the coin; a real one comes from your node or explorer.
+read -r txid prevtx < <(node --import tsx scripts/demo-funding.ts "$addr" 100000 test)
+mofn psbt create family --utxo "$txid:0:100000:$prevtx" --to tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx:40000 --fee-rate 5 > "$work/spend.psbt"
 mofn psbt inspect "$work/spend.psbt"
 
 step "5. alice and bob sign their own copies"
