@@ -9,21 +9,13 @@ import { addressToScript, isAddress, parseAddress, scriptToAddress } from '../sr
 import { NETWORK_NAMES } from '../src/network.ts';
 import { isPrivateKey, secp } from '../src/secp.ts';
 import type { Network } from '../src/types.ts';
+import { codeOf } from '../../../test/support/errors.ts';
 
 initEccLib(tiny);
 
 const peer = { main: networks.bitcoin, test: networks.testnet, signet: networks.testnet, regtest: networks.regtest } as const;
 const networkArb = fc.constantFrom<Network>(...NETWORK_NAMES);
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (!isMofnError(err)) throw err;
-    return err.code;
-  }
-  return 'no error';
-}
 
 const scriptArb = fc.oneof(
   fc.uint8Array({ minLength: 20, maxLength: 20 }).map((h) => Uint8Array.of(0x76, 0xa9, 0x14, ...h, 0x88, 0xac)),

@@ -1,11 +1,11 @@
 /** Bitcoin Core key_io vectors: address <-> scriptPubKey on every network, and invalid strings. */
-import { isMofnError } from '@mofn/core';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
 import { addressToScript, isAddress, parseAddress, scriptToAddress } from '../src/address.ts';
 import { NETWORKS, NETWORK_NAMES } from '../src/network.ts';
 import type { Network } from '../src/types.ts';
 import { readVectorJson } from '../../../test/support/vectors.ts';
+import { codeOf } from '../../../test/support/errors.ts';
 
 type Row = [string, string, { chain: string; isPrivkey: boolean; tryCaseFlip?: boolean }];
 const valid = readVectorJson<Row[]>('address-encoding/key_io_valid.json');
@@ -14,15 +14,6 @@ const invalid = readVectorJson<string[][]>('address-encoding/key_io_invalid.json
 const networkOf = (chain: string): Network =>
   chain === 'main' ? 'main' : chain === 'regtest' ? 'regtest' : chain === 'signet' ? 'signet' : chain === 'test' || chain === 'testnet4' ? 'test' : (() => { throw new Error(`unknown chain ${chain}`); })();
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (!isMofnError(err)) throw err;
-    return err.code;
-  }
-  return 'no error';
-}
 
 function flipCase(s: string): string {
   return Array.from(s).map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');

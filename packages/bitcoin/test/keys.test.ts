@@ -3,7 +3,7 @@
  * edge cases against libsecp256k1, private derivation, paths and origins, SLIP-132 handling,
  * DER signatures against bitcoinjs-lib, WIF, and fuzzing of extended-key strings.
  */
-import { isMofnError, MofnError } from '@mofn/core';
+import { MofnError } from '@mofn/core';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { base58 } from '@scure/base';
 import { HDKey } from '@scure/bip32';
@@ -42,6 +42,7 @@ import {
 } from '../src/keys/index.ts';
 import { isPrivateKey, secp } from '../src/secp.ts';
 import { HARDENED, type ExtendedPublicKey } from '../src/types.ts';
+import { codeOf } from '../../../test/support/errors.ts';
 
 const H = HARDENED;
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -52,15 +53,6 @@ function be32(n: bigint): Uint8Array {
   return Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
 }
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (!isMofnError(err)) throw err;
-    return err.code;
-  }
-  return 'no error';
-}
 
 /** A random extended public key at depth 0..9 (consistent BIP-32 fields) and its scure twin. */
 const xpubArb = fc.record({ d: privKey, chainCode: bytes32, depth: fc.integer({ min: 0, max: 9 }), fp: fc.nat(), child: fc.nat() }).map(({ d, chainCode, depth, fp, child }) => {

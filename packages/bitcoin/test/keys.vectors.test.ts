@@ -2,7 +2,6 @@
  * Public vectors for keys: BIP-32 (all chains + vector 5 invalid keys), BIP-39 seed -> root xprv,
  * Coldcard SLIP-132 exports, and WIF rows of Bitcoin Core's key_io vectors.
  */
-import { isMofnError } from '@mofn/core';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +23,7 @@ import {
 import { HARDENED } from '../src/types.ts';
 import type { Network } from '../src/types.ts';
 import { readVectorJson, vectorPath } from '../../../test/support/vectors.ts';
+import { codeOf } from '../../../test/support/errors.ts';
 
 interface Bip32File {
   vectors: {
@@ -35,15 +35,6 @@ interface Bip32File {
 }
 const bip32 = readVectorJson<Bip32File>('BIP-32/bip32_test_vectors.json');
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (!isMofnError(err)) throw err;
-    return err.code;
-  }
-  return 'no error';
-}
 
 describe('BIP-32 test vectors 1-4: derivation from seed', () => {
   const withChains = bip32.vectors.filter((v) => v.seed !== undefined && v.chains !== undefined);

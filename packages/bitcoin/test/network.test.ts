@@ -1,5 +1,4 @@
 /** Network parameters, network-name parsing, and the hash helpers they rely on. */
-import { isMofnError } from '@mofn/core';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { crypto as bjsCrypto, networks } from 'bitcoinjs-lib';
@@ -8,16 +7,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { hash160, hash256, sha256, taggedHash } from '../src/hash.ts';
 import { isNetwork, NETWORK_NAMES, NETWORKS, parseNetwork, versionNetworkOf } from '../src/network.ts';
+import { codeOf } from '../../../test/support/errors.ts';
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (!isMofnError(err)) throw err;
-    return err.code;
-  }
-  return 'no error';
-}
 
 describe('NETWORKS', () => {
   it('matches bitcoinjs-lib chain parameters', () => {
