@@ -321,6 +321,20 @@ describe('parsePsbt input forms', () => {
     expect(serializePsbt(parsed)).toEqual(bytes);
   });
 
+  it('never edits a Buffer it parses (Buffer#slice is a view): same result twice, bytes unchanged', () => {
+    // A pooled Buffer sits at a non-zero offset of a shared ArrayBuffer, as fs.readFile and Buffer.from give.
+    const pooled = Buffer.from(psbtToBase64(psbt), 'base64');
+    const before = Uint8Array.from(pooled);
+    const first = parsePsbt(pooled);
+    const second = parsePsbt(pooled);
+    expect(Uint8Array.from(pooled)).toEqual(before);
+    expect(serializePsbt(first)).toEqual(bytes);
+    expect(serializePsbt(second)).toEqual(bytes);
+    expect(transactionId(parseTransaction(first.inputs[0]!.nonWitnessUtxo!))).toBe(psbt.tx.inputs[0]!.txid);
+    const rawTx = Buffer.from(first.inputs[0]!.nonWitnessUtxo!);
+    expect(transactionId(parseTransaction(rawTx))).toBe(transactionId(parseTransaction(rawTx)));
+  });
+
   it('refuses a nonWitnessUtxo that does not hash to the input txid', () => {
     const other = fundWallet(wallet, [{ branch: 0, index: 0, amount: 10_000n }]).prevTx;
     const bad = { ...psbt, inputs: psbt.inputs.map((i) => ({ ...i, nonWitnessUtxo: other })) };

@@ -33,7 +33,8 @@ export function txidToBytes(txid: string): Uint8Array {
 
 /** Display txid (big-endian hex) of an internal 32-byte hash. */
 export function bytesToTxid(hash: Uint8Array): string {
-  return toHex(hash.slice().reverse());
+  // Uint8Array.from copies even for a Buffer, whose slice() is a view: reversing it would edit the caller's bytes.
+  return toHex(Uint8Array.from(hash).reverse());
 }
 
 /** Concatenates byte arrays. */
@@ -62,7 +63,8 @@ export class ByteReader {
   private readonly view: DataView;
 
   constructor(bytes: Uint8Array, area: string) {
-    this.bytes = bytes;
+    // A plain view of a Buffer: Buffer#slice shares memory, so subarrays handed out must be plain Uint8Arrays.
+    this.bytes = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.area = area;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
