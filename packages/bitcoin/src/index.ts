@@ -15,3 +15,4 @@ export * from './coinselect/index.ts';
 export * from './formats/index.ts';
 // keys/ and descriptor/ both name these; the keys/ meaning is the public one.
 export type { HardenedMarker, WifKey } from './keys/index.ts';
+export * from './proposal/index.ts';

@@ -4,7 +4,7 @@ import { createContext, openStore, type ServiceContext, type Store } from '@mofn
 export async function withStore<T>(fn: (ctx: ServiceContext) => Promise<T>): Promise<T> {
   const store: Store = await openStore();
   try {
-    return await fn(createContext(store.db));
+    return await fn(createContext(store));
   } finally {
     await store.close();
   }

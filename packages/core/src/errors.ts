@@ -114,6 +114,15 @@ export class ConflictError extends MofnError {
   override name = 'Conflict';
 }
 
+/** The caller is not authenticated (no credentials, or unknown or revoked ones). */
+export class UnauthorizedError extends MofnError {
+  override name = 'Unauthorized';
+}
+/** A conditional change was based on a stale version (If-Match did not match). */
+export class PreconditionFailedError extends MofnError {
+  override name = 'PreconditionFailed';
+}
+
 /** True if `err` is a MofnError (of any family). Never throws. */
 export function isMofnError(err: unknown): err is MofnError {
   return err instanceof MofnError;

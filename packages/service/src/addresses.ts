@@ -3,6 +3,8 @@ import { addressToScript, formatDerivationPath, type Branch, type DerivedAddress
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ServiceContext } from './context.ts';
 import { loadWallet } from './wallets.ts';
+import { appendAudit } from './coordinator/audit.ts';
+import { inWalletTx } from './coordinator/tx.ts';
 
 /** One address of a wallet, as shown to users. */
 export interface AddressView {
@@ -84,4 +86,30 @@ export async function verifyAddress(ctx: ServiceContext, wallet: string, address
     path: `${found.branch}/${found.index}`,
     cosignerPaths: found.keys.map((k) => `[${k.fingerprint}${k.path.length ? '/' : ''}${formatDerivationPath(k.path, { marker: 'h', prefix: false })}]`),
   };
+}
+
+/**
+ * Hands out the next receive address nobody was given yet (index after the last one issued), and
+ * records that it was issued, under the wallet lock so two callers never get the same one.
+ */
+export async function nextReceiveAddress(ctx: ServiceContext, wallet: string, actor: string): Promise<AddressView> {
+  const { view, deriver } = await loadWallet(ctx, wallet);
+  return inWalletTx(ctx, view.id, async (tx) => {
+    const last = await tx.trx
+      .selectFrom('addresses')
+      .select((eb) => eb.fn.max<number | string | null>('idx').as('idx'))
+      .where('wallet_id', '=', view.id)
+      .where('branch', '=', 0)
+      .where('issued_at', 'is not', null)
+      .executeTakeFirst();
+    const index = last?.idx === null || last?.idx === undefined ? 0 : Number(last.idx) + 1;
+    const a = toView(deriver.derive(0, index));
+    await tx.trx
+      .insertInto('addresses')
+      .values({ wallet_id: view.id, branch: 0, idx: index, address: a.address, script_pubkey: a.scriptPubKey, created_at: tx.at, issued_at: tx.at })
+      .onConflict((oc) => oc.columns(['wallet_id', 'branch', 'idx']).doUpdateSet({ issued_at: tx.at }))
+      .execute();
+    await appendAudit(tx, view.id, 'address.issued', actor, { branch: 0, index, address: a.address });
+    return a;
+  });
 }

@@ -5,3 +5,4 @@ export * from './wallets.ts';
 export * from './addresses.ts';
 export * from './outpoints.ts';
 export * from './spend.ts';
+export * from './coordinator/index.ts';

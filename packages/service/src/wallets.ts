@@ -21,6 +21,8 @@ import {
 } from '@mofn/bitcoin';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ServiceContext } from './context.ts';
+import { appendAudit } from './coordinator/audit.ts';
+import { inTx } from './coordinator/tx.ts';
 
 /** A stored wallet as shown to users and APIs. */
 export interface WalletView {
@@ -65,6 +67,8 @@ export interface CreateWalletParams {
   readonly type?: ScriptType;
   readonly network?: Network;
   readonly sorted?: boolean;
+  /** The coordinator user creating it: granted the wallet's `admin` role in the same transaction. */
+  readonly creator?: string;
 }
 
 /**
@@ -81,7 +85,7 @@ export async function createWallet(ctx: ServiceContext, params: CreateWalletPara
     network: params.network ?? 'main',
     sorted: params.sorted ?? true,
   });
-  return storePolicy(ctx, params.name, policy);
+  return storePolicy(ctx, params.name, policy, params.creator);
 }
 
 /** Parameters of {@link importWallet}. */
@@ -89,6 +93,8 @@ export interface ImportWalletParams {
   readonly text: string;
   readonly name?: string;
   readonly network?: Network;
+  /** As in {@link CreateWalletParams.creator}. */
+  readonly creator?: string;
 }
 
 /**
@@ -104,14 +110,14 @@ export async function importWallet(ctx: ServiceContext, params: ImportWalletPara
   }
   const safeName = NAME_RE.test(name) || params.name !== undefined ? name : name.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
   assertWalletName(safeName);
-  return storePolicy(ctx, safeName, imported.policy);
+  return storePolicy(ctx, safeName, imported.policy, params.creator);
 }
 
-async function storePolicy(ctx: ServiceContext, name: string, policy: MultisigPolicy): Promise<WalletView> {
+async function storePolicy(ctx: ServiceContext, name: string, policy: MultisigPolicy, creator?: string): Promise<WalletView> {
   const id = walletIdOf(policy);
   const descriptor = policyToDescriptor(policy, { checksum: true });
-  const createdAt = ctx.now().toISOString();
-  await ctx.db.transaction().execute(async (trx) => {
+  await inTx(ctx, async (tx) => {
+    const { trx, at: createdAt } = tx;
     const same = await trx.selectFrom('wallets').select(['name']).where('id', '=', id).executeTakeFirst();
     if (same) {
       throw new ConflictError('wallet.exists', `this wallet is already stored as '${same.name}'`, { details: { id, name: same.name } });
@@ -151,6 +157,10 @@ async function storePolicy(ctx: ServiceContext, name: string, policy: MultisigPo
         })),
       )
       .execute();
+    if (creator !== undefined) {
+      await trx.insertInto('wallet_roles').values({ wallet_id: id, user_id: creator, role: 'admin', cosigner: null, created_at: createdAt }).execute();
+    }
+    await appendAudit(tx, id, 'wallet.created', creator ?? 'cli', { wallet: id, name, descriptor });
   });
   return (await loadWallet(ctx, id)).view;
 }

@@ -40,7 +40,7 @@ let fundedAddress: string;
 
 beforeAll(async () => {
   store = await openStore({ file: ':memory:' });
-  ctx = createContext(store.db, () => new Date('2026-01-01T00:00:00Z'));
+  ctx = createContext(store, () => new Date('2026-01-01T00:00:00Z'));
   await createWallet(ctx, { name: 'w', threshold: 2, keys: keys.slice(0, 3), network: 'test' });
   const [addr] = await listAddresses(ctx, 'w', { index: 0 });
   fundedAddress = addr!.address;
@@ -107,7 +107,7 @@ const cases: Case[] = [
   ['PSBT of a wallet the store does not know', async () => {
     const other = await openStore({ file: ':memory:' });
     try {
-      return await inspectSpend(createContext(other.db), baseText);
+      return await inspectSpend(createContext(other), baseText);
     } finally {
       await other.close();
     }
@@ -127,7 +127,7 @@ const cases: Case[] = [
     // Build in a scratch store so the catalogue's own store stays untouched by this setup.
     const scratch = await openStore({ file: ':memory:' });
     try {
-      const sctx = createContext(scratch.db);
+      const sctx = createContext(scratch);
       await createWallet(sctx, { name: 'w', threshold: 2, keys: keys.slice(0, 3), network: 'test' });
       const [addr] = await listAddresses(sctx, 'w', { index: 5 });
       const f = fundingTransaction([{ address: addr!.address, amount: 5_000_000n, network: 'test' }], 'bad-input-fee');

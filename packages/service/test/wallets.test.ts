@@ -8,7 +8,7 @@ let store: Store;
 let ctx: ServiceContext;
 beforeEach(async () => {
   store = await openStore({ file: ':memory:' });
-  ctx = createContext(store.db, () => new Date('2026-01-01T00:00:00Z'));
+  ctx = createContext(store, () => new Date('2026-01-01T00:00:00Z'));
 });
 afterEach(async () => {
   await store.close();
@@ -82,7 +82,7 @@ describe('wallet store', () => {
         const text = await exportWallet(ctx, name, format);
         const other = await openStore({ file: ':memory:' });
         try {
-          const ctx2 = createContext(other.db);
+          const ctx2 = createContext(other);
           const imported = await importWallet(ctx2, { text, name: 'copy', network: 'test' });
           expect((await loadWallet(ctx, name)).view.id, `${type} via ${format}`).toBe(imported.id);
           expect(await listAddresses(ctx2, 'copy', { count: 100 })).toEqual(addresses);

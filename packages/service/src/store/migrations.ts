@@ -68,6 +68,171 @@ const migrations: Record<string, Migration> = {
       for (const t of ['labels', 'outpoints', 'addresses', 'cosigners', 'wallets']) await db.schema.dropTable(t).execute();
     },
   },
+  '0002_coordinator': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('addresses').addColumn('issued_at', 'text').execute();
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('is_admin', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('label', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('wallet_roles')
+        .addColumn('wallet_id', 'text', (c) => c.notNull().references('wallets.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('cosigner', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('wallet_roles_pk', ['wallet_id', 'user_id', 'role'])
+        .execute();
+      await db.schema.createIndex('wallet_roles_by_user').on('wallet_roles').column('user_id').execute();
+      await db.schema
+        .createTable('proposals')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('wallet_id', 'text', (c) => c.notNull().references('wallets.id').onDelete('cascade'))
+        .addColumn('chain', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('proposer', 'text', (c) => c.notNull())
+        .addColumn('memo', 'text')
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('review', 'text', (c) => c.notNull())
+        .addColumn('threshold', 'integer', (c) => c.notNull())
+        .addColumn('cosigners', 'text', (c) => c.notNull())
+        .addColumn('input_count', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('final_tx', 'text')
+        .addColumn('txid', 'text')
+        .addColumn('confirmations', 'integer')
+        .execute();
+      await db.schema.createIndex('proposals_by_wallet').on('proposals').columns(['wallet_id', 'created_at']).execute();
+      await db.schema.createIndex('proposals_by_state').on('proposals').columns(['state', 'expires_at']).execute();
+      await db.schema
+        .createTable('proposal_spends')
+        .addColumn('proposal_id', 'text', (c) => c.notNull().references('proposals.id').onDelete('cascade'))
+        .addColumn('spend', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('proposal_spends_pk', ['proposal_id', 'spend'])
+        .execute();
+      await db.schema.createIndex('proposal_spends_by_spend').on('proposal_spends').column('spend').execute();
+      await db.schema
+        .createTable('proposal_signatures')
+        .addColumn('proposal_id', 'text', (c) => c.notNull().references('proposals.id').onDelete('cascade'))
+        .addColumn('input_index', 'integer', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('cosigner', 'text', (c) => c.notNull())
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .addColumn('submitted_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('proposal_signatures_pk', ['proposal_id', 'input_index', 'public_key'])
+        .execute();
+      await db.schema
+        .createTable('proposal_declines')
+        .addColumn('proposal_id', 'text', (c) => c.notNull().references('proposals.id').onDelete('cascade'))
+        .addColumn('cosigner', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('proposal_declines_pk', ['proposal_id', 'cosigner'])
+        .execute();
+      await db.schema
+        .createTable('comments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('proposal_id', 'text', (c) => c.notNull().references('proposals.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('comments_by_proposal').on('comments').columns(['proposal_id', 'created_at']).execute();
+      await db.schema
+        .createTable('audit_events')
+        .addColumn('wallet_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('audit_events_pk', ['wallet_id', 'seq'])
+        .execute();
+      await db.schema
+        .createTable('webhooks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('wallet_id', 'text', (c) => c.notNull().references('wallets.id').onDelete('cascade'))
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('events', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('disabled_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('wallet_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('webhook_id', 'text', (c) => c.notNull().references('webhooks.id').onDelete('cascade'))
+        .addColumn('event_id', 'text', (c) => c.notNull().references('outbox.id').onDelete('cascade'))
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+        .addColumn('locked_until', 'text')
+        .addColumn('last_status', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('delivered_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('webhook_deliveries_once', ['webhook_id', 'event_id'])
+        .execute();
+      await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer')
+        .addColumn('body', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['user_id', 'key'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const t of [
+        'idempotency_keys',
+        'webhook_deliveries',
+        'outbox',
+        'webhooks',
+        'audit_events',
+        'comments',
+        'proposal_declines',
+        'proposal_signatures',
+        'proposal_spends',
+        'proposals',
+        'wallet_roles',
+        'tokens',
+        'users',
+      ]) {
+        await db.schema.dropTable(t).execute();
+      }
+      await db.schema.alterTable('addresses').dropColumn('issued_at').execute();
+    },
+  },
 };
 
 /** Provides the built-in migrations to kysely's Migrator. */

@@ -2,15 +2,20 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
-import { MofnError } from '@mofn/core';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { InvalidInputError, MofnError } from '@mofn/core';
 import { migrationProvider } from './migrations.ts';
 import type { Database } from './schema.ts';
+
+/** Which database engine a store runs on: a few statements (row locks) differ. */
+export type StoreKind = 'sqlite' | 'postgres';
 
 /** An open store: the kysely handle plus a close function. */
 export interface Store {
   readonly db: Kysely<Database>;
-  /** Where the store lives (file path, or `:memory:`). */
+  readonly kind: StoreKind;
+  /** Where the store lives (file path, `:memory:`, or the PostgreSQL URL without its password). */
   readonly location: string;
   close(): Promise<void>;
 }
@@ -21,6 +26,12 @@ export interface OpenStoreOptions {
   readonly home?: string;
   /** Explicit SQLite file (or `:memory:`), overriding `home`. */
   readonly file?: string;
+  /** A `postgres://` URL; defaults to `$MOFN_DATABASE_URL` when neither `file` nor `home` is given. */
+  readonly url?: string;
+  /** PostgreSQL schema to use (created if missing); tests isolate themselves with it. Default `public`. */
+  readonly schema?: string;
+  /** PostgreSQL pool size (default 10). */
+  readonly poolSize?: number;
 }
 
 /** The mofn home folder: `$MOFN_HOME`, else `~/.mofn`. */
@@ -28,12 +39,67 @@ export function defaultHome(): string {
   return process.env['MOFN_HOME'] ?? join(homedir(), '.mofn');
 }
 
+/** A URL safe to print: the password replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable database URL)';
+  }
+}
+
+async function migrate(db: Kysely<Database>, location: string): Promise<void> {
+  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+  if (error !== undefined) {
+    await db.destroy();
+    throw new MofnError('store.migration_failed', `could not migrate the store at ${location}`, { cause: error });
+  }
+}
+
+async function openPostgres(url: string, options: OpenStoreOptions): Promise<Store> {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new InvalidInputError('store.bad_url', `'${redactUrl(url)}' is not a PostgreSQL URL`, { hint: 'write postgres://USER[:PASSWORD]@HOST:PORT/DATABASE' });
+  }
+  const schema = options.schema ?? 'public';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new InvalidInputError('store.bad_schema', `schema name '${schema.slice(0, 70)}' is not a plain lowercase identifier`);
+  const location = redactUrl(url);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 10_000,
+    ...(schema === 'public' ? {} : { options: `-c search_path=${schema}` }),
+  });
+  // A failing idle client must not crash the process: the next query reports the problem.
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    try {
+      if (schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    } finally {
+      client.release();
+    }
+  } catch (e) {
+    await pool.end();
+    throw new MofnError('store.unreachable', `cannot connect to PostgreSQL at ${location}: ${(e as Error).message.replace(url, location)}`, {
+      hint: 'check MOFN_DATABASE_URL and that the server is running',
+    });
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  await migrate(db, location);
+  return { db, kind: 'postgres', location, close: () => db.destroy() };
+}
+
 /**
- * Opens (creating if needed) the SQLite store and runs pending migrations.
- * WAL with `synchronous=FULL`: a commit survives a crash or power loss once it returns.
- * @throws MofnError `store.migration_failed` when a migration cannot be applied.
+ * Opens (creating if needed) the store and runs pending migrations: PostgreSQL when `url` (or, with
+ * no explicit location, `$MOFN_DATABASE_URL`) is set, else SQLite in `home`.
+ * SQLite runs in WAL with `synchronous=FULL`: a commit survives a crash or power loss once it returns.
+ * @throws MofnError `store.migration_failed`, `store.unreachable`; InvalidInputError `store.bad_url`.
  */
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const url = options.url ?? (options.file === undefined && options.home === undefined ? process.env['MOFN_DATABASE_URL'] : undefined);
+  if (url !== undefined && url !== '') return openPostgres(url, options);
   let file = options.file;
   if (file === undefined) {
     const home = options.home ?? defaultHome();
@@ -46,10 +112,16 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-  if (error !== undefined) {
-    await db.destroy();
-    throw new MofnError('store.migration_failed', `could not migrate the store at ${file}`, { cause: error });
+  await migrate(db, file);
+  return { db, kind: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/** True when the store answers a trivial query (readiness probe). */
+export async function pingStore(store: Pick<Store, 'db'>): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(store.db);
+    return true;
+  } catch {
+    return false;
   }
-  return { db, location: file, close: () => db.destroy() };
 }

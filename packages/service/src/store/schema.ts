@@ -8,6 +8,19 @@ export interface Database {
   addresses: AddressTable;
   outpoints: OutpointTable;
   labels: LabelTable;
+  users: UserTable;
+  tokens: TokenTable;
+  wallet_roles: WalletRoleTable;
+  proposals: ProposalTable;
+  proposal_spends: ProposalSpendTable;
+  proposal_signatures: ProposalSignatureTable;
+  proposal_declines: ProposalDeclineTable;
+  comments: CommentTable;
+  audit_events: AuditEventTable;
+  webhooks: WebhookTable;
+  outbox: OutboxTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  idempotency_keys: IdempotencyKeyTable;
 }
 
 /** A wallet definition. Immutable once written: `id` is the hash of `descriptor`. */
@@ -45,6 +58,8 @@ export interface AddressTable {
   address: string;
   script_pubkey: string;
   created_at: string;
+  /** When the coordinator handed it out as a receive address (null: only listed). */
+  issued_at?: string | null;
 }
 
 /**
@@ -69,4 +84,152 @@ export interface LabelTable {
   label: string;
   origin: string | null;
   spendable: number | null;
+}
+
+/** A coordinator user. `is_admin` users manage users and may create wallets. */
+export interface UserTable {
+  id: string;
+  name: string;
+  is_admin: number;
+  created_at: string;
+}
+
+/** An API token: only the sha256 of the secret is stored (the secret is shown once). */
+export interface TokenTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  label: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** A user's role on a wallet; `signer` roles are bound to one cosigner id. */
+export interface WalletRoleTable {
+  wallet_id: string;
+  user_id: string;
+  role: string;
+  cosigner: string | null;
+  created_at: string;
+}
+
+/** A spend proposal. `payload` is the chain adapter's unsigned payload (base64 PSBT); `version` is the ETag. */
+export interface ProposalTable {
+  id: string;
+  wallet_id: string;
+  chain: string;
+  state: string;
+  version: number;
+  proposer: string;
+  memo: string | null;
+  payload: string;
+  /** JSON of the review derived when the proposal was created. */
+  review: string;
+  threshold: number;
+  /** JSON array of cosigner ids. */
+  cosigners: string;
+  input_count: number;
+  created_at: string;
+  updated_at: string;
+  expires_at: string;
+  final_tx: string | null;
+  txid: string | null;
+  confirmations: number | null;
+}
+
+/** What a proposal spends (outpoints): proposals sharing one supersede each other on broadcast. */
+export interface ProposalSpendTable {
+  proposal_id: string;
+  spend: string;
+}
+
+/** One verified partial signature: the set key is (proposal, input, public key). */
+export interface ProposalSignatureTable {
+  proposal_id: string;
+  input_index: number;
+  public_key: string;
+  cosigner: string;
+  signature: string;
+  submitted_by: string;
+  created_at: string;
+}
+
+/** A cosigner's refusal to sign. */
+export interface ProposalDeclineTable {
+  proposal_id: string;
+  cosigner: string;
+  user_id: string;
+  reason: string | null;
+  created_at: string;
+}
+
+/** A comment on a proposal. */
+export interface CommentTable {
+  id: string;
+  proposal_id: string;
+  user_id: string;
+  body: string;
+  created_at: string;
+}
+
+/** One hash-chained audit event of a wallet (see @mofn/core audit/chain.ts). `at` is ms since the epoch. */
+export interface AuditEventTable {
+  wallet_id: string;
+  seq: number;
+  at: number | string;
+  type: string;
+  /** Canonical JSON of the event data. */
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** A webhook subscription. Its signing secret is derived from the server key, never stored. */
+export interface WebhookTable {
+  id: string;
+  wallet_id: string;
+  url: string;
+  /** JSON array of event types. */
+  events: string;
+  created_by: string;
+  created_at: string;
+  disabled_at: string | null;
+}
+
+/** Events written in the same transaction as the change they report (transactional outbox). */
+export interface OutboxTable {
+  id: string;
+  wallet_id: string;
+  type: string;
+  /** JSON of the event body. */
+  payload: string;
+  created_at: string;
+}
+
+/** One event to deliver to one webhook, with its attempts. */
+export interface WebhookDeliveryTable {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  /** pending | delivered | failed */
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  /** Lease of the instance delivering it now. */
+  locked_until: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  created_at: string;
+}
+
+/** A POST seen with an Idempotency-Key: the request's fingerprint and, once done, the response. */
+export interface IdempotencyKeyTable {
+  user_id: string;
+  key: string;
+  fingerprint: string;
+  /** Null while the first request runs. */
+  status: number | null;
+  body: string | null;
+  created_at: string;
 }

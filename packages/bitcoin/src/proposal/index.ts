@@ -1,0 +1,1 @@
+export { createBitcoinAdapter, type BitcoinAdapter, type BitcoinAdapterOptions, type BroadcastFn } from './adapter.ts';

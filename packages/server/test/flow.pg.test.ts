@@ -1,0 +1,3 @@
+import { defineFlowSuite } from './flow.suite.ts';
+
+defineFlowSuite('postgres');

@@ -1,0 +1,6 @@
+export * from './access.ts';
+export * from './audit.ts';
+export * from './idempotency.ts';
+export * from './outbox.ts';
+export * from './proposals.ts';
+export { inTx, inWalletTx, newId, type TxContext } from './tx.ts';
