@@ -45,12 +45,12 @@ describe('mofn dev', () => {
     expect(await exited).toBe(0);
   });
 
-  it('deploy-safe-singletons: deploys all five on a bare chain', async () => {
+  it('deploy-safe-singletons: deploys all six on a bare chain', async () => {
     const chain = await startDevChain({ chainId: 31338 });
     try {
       const r = await run('dev', 'deploy-safe-singletons', '--rpc', chain.rpcUrl);
       expect(r.code).toBe(0);
-      expect(r.out).toContain('deployed 5 Safe v1.4.1 singleton(s)');
+      expect(r.out).toContain('deployed 6 Safe v1.4.1 singleton(s)');
     } finally {
       await chain.stop();
     }

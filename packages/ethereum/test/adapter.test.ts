@@ -163,11 +163,11 @@ describe('Safe chain adapter with the core proposal workflow', () => {
     const plain = adapter.describe(createSafeTx({ to: target, value: 0n, nonce: 3n }));
     expect(plain.warnings.map((w) => w.code)).toEqual(['safe.tx_hash', 'safe.domain_separator']);
     const delegate = adapter.describe(createSafeTx({ to: target, data: '0xa9059cbb', operation: 1, nonce: 3n }));
-    expect(delegate.warnings.map((w) => w.code)).toEqual(['safe.tx_hash', 'safe.domain_separator', 'safe.delegatecall', 'safe.contract_call']);
+    expect(delegate.warnings.map((w) => w.code)).toEqual(['safe.tx_hash', 'safe.domain_separator', 'safe.delegatecall', 'safe.unknown_calldata']);
     expect(delegate.warnings[2]!.message).toContain(target);
     const refund = adapter.describe(createSafeTx({ to: target, nonce: 3n, gasPrice: 1n, gasToken: recipient, refundReceiver: recipient }));
     expect(refund.warnings.map((w) => w.code)).toEqual(['safe.tx_hash', 'safe.domain_separator', 'safe.gas_refund', 'safe.gas_token', 'safe.refund_receiver']);
-    const self = adapter.describe(createSafeTx({ to: safeAddress, data: '0x0d582f13', nonce: 3n }));
+    const self = adapter.describe(createSafeTx({ to: safeAddress, value: 1n, data: '0x0d582f13', nonce: 3n }));
     expect(self.warnings.map((w) => w.code)).toContain('safe.self_call');
     expect(self.outputs[0]).toMatchObject({ to: safeAddress, isChange: true });
     // Same nonce, same spend id: the two proposals supersede each other.

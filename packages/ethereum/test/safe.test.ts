@@ -18,7 +18,7 @@ import {
   verifySafeSignatures,
   type SafeSignature,
 } from '../src/safe/signatures.ts';
-import { assertSafeSingletons, deploySafeSingletons, getSafeSingletons, hasCode } from '../src/safe/singletons.ts';
+import { SAFE_V141_CANONICAL, assertSafeSingletons, deploySafeSingletons, getSafeSingletons, hasCode } from '../src/safe/singletons.ts';
 import { createEvmClients } from '../src/client.ts';
 import { startDevChain } from '../src/devchain.ts';
 import { newFundedSafe, ownerKeys, startSafeChain, type SafeChain } from './support/safeChain.ts';
@@ -59,7 +59,9 @@ describe('Safe singletons from the @safe-global/safe-contracts 1.4.1 artifacts',
       proxyFactory: '0x4e1DCf7AD4e460CfD30791CCC4F9c8a4f820ec67',
       fallbackHandler: '0xfd0732Dc9E303f09fCEf3a7388Ad10A83459Ec99',
       multiSendCallOnly: '0x9641d764fc13c8B624c04430C7356C1C7C8102e2',
+      multiSend: '0x38869bf66a61cF6bDB996A6aE40D5853Fd43B526',
     });
+    expect(getSafeSingletons()).toEqual(SAFE_V141_CANONICAL);
     expect(await assertSafeSingletons(sc.clients)).toEqual(sc.singletons);
     const again = await deploySafeSingletons(sc.clients, { account: sc.executor });
     expect(again.deployed).toEqual([]);
@@ -70,13 +72,13 @@ describe('Safe singletons from the @safe-global/safe-contracts 1.4.1 artifacts',
     expect(code).toBe(proxyArtifactBytecode());
   });
 
-  it('deploys all five on a fresh chain; refuses a singleton address holding other code', async () => {
+  it('deploys all six on a fresh chain; refuses a singleton address holding other code', async () => {
     const chain = await startDevChain();
     try {
       const clients = await createEvmClients(chain.rpcUrl);
       await expect(assertSafeSingletons(clients)).rejects.toMatchObject({ code: 'safe.singleton_missing' });
       const first = await deploySafeSingletons(clients, { account: chain.accounts[0]! });
-      expect([...first.deployed].sort()).toEqual(['fallbackHandler', 'multiSendCallOnly', 'proxyFactory', 'safe', 'safeL2']);
+      expect([...first.deployed].sort()).toEqual(['fallbackHandler', 'multiSend', 'multiSendCallOnly', 'proxyFactory', 'safe', 'safeL2']);
       for (const address of Object.values(first.singletons)) expect(await hasCode(clients, address)).toBe(true);
       expect((await deploySafeSingletons(clients, { account: chain.accounts[0]! })).deployed).toEqual([]);
       await createTestClient({ mode: 'anvil', transport: http(chain.rpcUrl) }).setCode({ address: first.singletons.safe, bytecode: '0x6000' });
@@ -322,7 +324,8 @@ describe('refusals, each before any transaction is sent', () => {
     }
     const approvedWithS = concatHex([encodeApprovedHashSignature(keys[2]!.address).slice(0, 66) as Hex, numberToHex(1n, { size: 32 }), '0x01']);
     await refused([await sign(0), await sign(1), { signer: keys[2]!.address, data: approvedWithS }], 'safe.bad_signature');
-    await refused([await sign(0), await sign(1), { signer: keys[2]!.address, data: `${good.data.slice(0, -2)}00` as Hex }], 'safe.unsupported_signature');
+    // v = 0 announces a contract signature, which needs its dynamic part: 65 bytes alone are malformed.
+    await refused([await sign(0), await sign(1), { signer: keys[2]!.address, data: `${good.data.slice(0, -2)}00` as Hex }], 'safe.bad_signature');
     await refused([await sign(0), await sign(1), { signer: '0x12', data: good.data }], 'safe.bad_signature');
   });
 

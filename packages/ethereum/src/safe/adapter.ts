@@ -3,11 +3,13 @@
  * chain, the single "input" is the safeTxHash (every entry has `input: 0`), a signature entry's key
  * is the owner address, and the finalized transaction is the sorted, encoded owner signatures.
  */
-import { getAddress, isAddress, isAddressEqual, isHex, zeroAddress, type Account, type Address, type Hex } from 'viem';
+import { getAddress, isAddress, isAddressEqual, isHex, type Account, type Address, type Hex } from 'viem';
 import { InvalidInputError, MofnError, NotReadyError, readinessOf } from '@mofn/core';
 import type { BroadcastResult, ChainAdapter, ProposalReview, Readiness, ReviewWarning, SignatureEntry, SignatureSet } from '@mofn/core';
 import type { EvmClients } from '../client.ts';
+import type { DecodedCall } from './decode.ts';
 import { executeSafeTx } from './execute.ts';
+import { reviewSafeTx, type SafeDangerCode } from './review.ts';
 import { assertSafeTx, getSafeDomainSeparator, getSafeTxHash, type SafeTx } from './safeTx.ts';
 import { encodeSafeSignatures, sortSignatures, verifySafeSignature, type SafeSignature, type VerifiedSignature } from './signatures.ts';
 
@@ -26,6 +28,10 @@ export interface SafeAdapterConfig {
   readonly threshold: number;
   /** The account that sends execTransaction (pays the gas). */
   readonly executor: Account | Address;
+  /** The one DELEGATECALL target reviews trust (default: the canonical v1.4.1 MultiSendCallOnly). */
+  readonly multiSendCallOnly?: Address;
+  /** The MultiSend whose batches reviews decode, never trusted (default: the canonical v1.4.1 MultiSend). */
+  readonly multiSend?: Address;
 }
 
 /** A {@link ProposalReview} with the Safe-specific digests a cosigner compares with their signing device. */
@@ -33,6 +39,10 @@ export interface SafeReview extends ProposalReview {
   readonly safeTxHash: Hex;
   readonly domainSeparator: Hex;
   readonly nonce: bigint;
+  /** The decoded SafeTx (MultiSend batches decoded recursively). */
+  readonly call: DecodedCall;
+  /** Danger codes among `warnings`: each must be acknowledged before signing (assertDangersAcknowledged). */
+  readonly dangers: readonly SafeDangerCode[];
 }
 
 /** A finalized Safe transaction: the SafeTx and exactly `threshold` verified signatures, sorted by owner. */
@@ -64,6 +74,7 @@ export interface SafeAdapter extends ChainAdapter<SafeTx, SafeFinal> {
   /**
    * The signature entry of an owner's signature (cosigner looked up from the owner address).
    * Checks only form and labels, not the signature itself: run {@link ChainAdapter.verifySignature} next.
+   * Contract (EIP-1271) signatures are refused here: they can only be checked on chain (executeSafeTx).
    * @throws InvalidInputError `safe.wrong_owner`, `safe.wrong_chain_id`, `safe.wrong_safe`, `safe.bad_signature`
    */
   entryOf(sig: SafeSignature): SignatureEntry;
@@ -116,6 +127,16 @@ export function createSafeAdapter(clients: EvmClients, config: SafeAdapterConfig
   const chain = `eip155:${chainId}`;
   const ownerAddresses = Object.freeze(owners.map((o) => o.address));
   const cosigners = Object.freeze(owners.map((o) => o.cosigner));
+  for (const field of ['multiSendCallOnly', 'multiSend'] as const) {
+    const value = config[field];
+    if (value !== undefined && (typeof value !== 'string' || !isAddress(value, { strict: false }))) throw bad(`${field} is not an address: ${String(value)}`, field);
+  }
+  const reviewContext = Object.freeze({
+    safeAddress,
+    threshold,
+    ...(config.multiSendCallOnly === undefined ? {} : { multiSendCallOnly: getAddress(config.multiSendCallOnly) }),
+    ...(config.multiSend === undefined ? {} : { multiSend: getAddress(config.multiSend) }),
+  });
 
   /** The verified signature behind `entry`, or undefined (never throws). */
   function verifyEntry(payload: SafeTx, entry: SignatureEntry): VerifiedSignature | undefined {
@@ -159,39 +180,20 @@ export function createSafeAdapter(clients: EvmClients, config: SafeAdapterConfig
         { code: 'safe.tx_hash', message: `safeTxHash ${safeTxHash} (nonce ${payload.nonce}): check that your signing device shows this hash` },
         { code: 'safe.domain_separator', message: `domain separator ${domainSeparator} (Safe ${safeAddress} on chain ${chainId})` },
       ];
-      if (payload.operation === 1) {
-        warnings.push({
-          code: 'safe.delegatecall',
-          message: `DELEGATECALL to ${getAddress(payload.to)}: that code runs as the Safe itself and can take every asset or change owners`,
-        });
-      }
-      if (payload.data !== '0x') {
-        const selfCall = isAddressEqual(payload.to, safeAddress);
-        warnings.push(
-          selfCall
-            ? { code: 'safe.self_call', message: `calls the Safe itself with ${(payload.data.length - 2) / 2} bytes of data: may change owners, threshold, modules or guard` }
-            : { code: 'safe.contract_call', message: `calls ${getAddress(payload.to)} with ${(payload.data.length - 2) / 2} bytes of undecoded data (selector ${payload.data.slice(0, 10)}): token transfers are not shown as outputs` },
-        );
-      }
-      if (payload.gasPrice !== 0n) {
-        warnings.push({ code: 'safe.gas_refund', message: `gasPrice ${payload.gasPrice}: the Safe refunds (gas used + baseGas ${payload.baseGas}) x ${payload.gasPrice} to the refund receiver` });
-      }
-      if (!isAddressEqual(payload.gasToken, zeroAddress)) {
-        warnings.push({ code: 'safe.gas_token', message: `the gas refund is paid in token ${getAddress(payload.gasToken)}, not ETH` });
-      }
-      if (!isAddressEqual(payload.refundReceiver, zeroAddress)) {
-        warnings.push({ code: 'safe.refund_receiver', message: `the gas refund goes to ${getAddress(payload.refundReceiver)}, not to the executor` });
-      }
+      const review = reviewSafeTx(payload, reviewContext);
+      warnings.push(...review.warnings);
       return Object.freeze({
         chain,
         inputCount: 1,
-        outputs: Object.freeze([Object.freeze({ to: getAddress(payload.to), amount: payload.value, asset: 'ETH', isChange: isAddressEqual(payload.to, safeAddress) })]),
+        outputs: review.outputs,
         warnings: Object.freeze(warnings.map((w) => Object.freeze(w))),
         // The nonce is what a SafeTx consumes: two proposals with the same nonce supersede each other.
         spends: Object.freeze([`${chain}:${safeAddress.toLowerCase()}:nonce:${payload.nonce}`]),
         safeTxHash,
         domainSeparator,
         nonce: payload.nonce,
+        call: review.call,
+        dangers: review.dangers,
       });
     },
 

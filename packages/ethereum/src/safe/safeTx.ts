@@ -2,7 +2,7 @@
  * SafeTx: the EIP-712 structure every Safe owner signs, its hash and domain separator,
  * computed by mofn (not asked of the contract).
  */
-import { hashDomain, hashTypedData, isAddress, isHex, zeroAddress, type Address, type Hex } from 'viem';
+import { concatHex, hashDomain, hashStruct, hashTypedData, isAddress, isHex, zeroAddress, type Address, type Hex } from 'viem';
 import { InvalidInputError } from '@mofn/core';
 
 /** `CALL` (0) or `DELEGATECALL` (1), the Safe `Enum.Operation`. */
@@ -155,4 +155,15 @@ export function getSafeDomainSeparator(domain: SafeDomain): Hex {
       ],
     },
   });
+}
+
+/**
+ * The 66 bytes whose keccak256 is the safeTxHash: `0x19 0x01 || domainSeparator || hashStruct(SafeTx)`
+ * (Safe v1.4.1 `encodeTransactionData`), the `data` an EIP-1271 owner contract is asked to validate.
+ * @throws InvalidInputError `safe.bad_transaction`
+ */
+export function encodeSafeTxData(domain: SafeDomain, tx: SafeTx): Hex {
+  assertSafeTx(tx);
+  const typed = getSafeTxTypedData(domain, tx);
+  return concatHex(['0x1901', getSafeDomainSeparator(domain), hashStruct({ data: typed.message, primaryType: 'SafeTx', types: SAFE_TX_TYPES })]);
 }

@@ -1,6 +1,7 @@
 /**
  * Safe owner signatures (Safe v1.4.1 `checkNSignatures`): EIP-712 (v 27/28), eth_sign (v 31/32, i.e.
- * v+4 over the EIP-191 prefixed safeTxHash), approved hash (v 1, r = owner, checked on chain).
+ * v+4 over the EIP-191 prefixed safeTxHash), approved hash (v 1, r = owner, checked on chain), and
+ * EIP-1271 contract signatures (v 0, r = owner contract, s = offset of a dynamic part; checked on chain).
  * Each is recovered, checked against the current owners, de-duplicated and sorted by owner.
  */
 import {
@@ -23,8 +24,8 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { InvalidInputError, NotReadyError } from '@mofn/core';
 import { getSafeTxHash, getSafeTxTypedData, type SafeDomain, type SafeTx } from './safeTx.ts';
 
-/** How an owner authorised a SafeTx. EIP-1271 contract signatures (v 0) are not supported yet. */
-export type SafeSignatureKind = 'eip712' | 'eth_sign' | 'approved_hash';
+/** How an owner authorised a SafeTx. */
+export type SafeSignatureKind = 'eip712' | 'eth_sign' | 'approved_hash' | 'contract';
 
 /**
  * One owner's signature as exchanged between cosigners: the 65 signature bytes, the owner who claims
@@ -32,7 +33,10 @@ export type SafeSignatureKind = 'eip712' | 'eth_sign' | 'approved_hash';
  */
 export interface SafeSignature {
   readonly signer: Address;
-  /** 65 bytes `r || s || v`, hex. */
+  /**
+   * 65 bytes `r || s || v`, hex; for a contract signature (v 0) the standalone form of
+   * {@link encodeContractSignature}: `owner || uint256(65) || 00 || uint256(length) || bytes`.
+   */
   readonly data: Hex;
   readonly chainId?: number;
   readonly safeAddress?: Address;
@@ -54,6 +58,27 @@ export interface SignatureContext extends SafeDomain {
 
 // secp256k1 group order n; Safe's ecrecover accepts s > n/2 but no honest signer produces it (EIP-2).
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/**
+ * A contract (EIP-1271) signature of `owner` in standalone form: the 65-byte static part with s = 65
+ * (the offset of the dynamic part within this signature alone), then the length-prefixed `signature`
+ * the owner contract checks. {@link encodeSafeSignatures} moves the dynamic part after all static parts.
+ */
+export function encodeContractSignature(owner: Address, signature: Hex): Hex {
+  return concatHex([
+    pad(getAddress(owner).toLowerCase() as Hex, { size: 32 }),
+    numberToHex(65, { size: 32 }),
+    '0x00',
+    numberToHex((signature.length - 2) / 2, { size: 32 }),
+    signature,
+  ]);
+}
+
+/** The bytes an EIP-1271 owner contract is asked to validate: the dynamic part of a contract signature. */
+export function contractSignatureBytes(sig: Pick<VerifiedSignature, 'kind' | 'data'>): Hex {
+  if (sig.kind !== 'contract') throw new InvalidInputError('safe.bad_signature', `a ${sig.kind} signature has no contract signature bytes`);
+  return `0x${sig.data.slice(2 + 97 * 2)}`;
+}
 
 /** The 65-byte approved-hash "signature" of `owner`: r = owner, s = 0, v = 1 (Safe.sol checkNSignatures). */
 export function encodeApprovedHashSignature(owner: Address): Hex {
@@ -89,7 +114,8 @@ function bad(code: string, message: string, sig: SafeSignature, hint?: string): 
 
 /**
  * Recovers one signature over `ctx.safeTxHash` and checks it is from a current owner. Approved-hash
- * signatures are only checked for form here: the caller checks `approvedHashes` on chain (see execute).
+ * and contract signatures are only checked for form here: the caller checks `approvedHashes` and the
+ * owner contract's `isValidSignature` on chain (see execute).
  * @throws InvalidInputError `safe.bad_signature` (malformed bytes, bad v, high s, unrecoverable),
  *   `safe.wrong_chain_id`, `safe.wrong_safe`, `safe.wrong_transaction` (the signature says it was made
  *   for another context), `safe.signer_mismatch` (recovers to another address than the claimed signer),
@@ -100,7 +126,8 @@ export function verifySafeSignature(ctx: SignatureContext, sig: SafeSignature): 
     throw new InvalidInputError('safe.bad_signature', `signer is not an address: ${String(sig.signer)}`);
   }
   const signer = getAddress(sig.signer);
-  if (typeof sig.data !== 'string' || !isHex(sig.data) || sig.data.length !== 2 + 65 * 2) {
+  const isContract = typeof sig.data === 'string' && isHex(sig.data) && sig.data.length > 2 + 65 * 2 && sig.data.slice(130, 132) === '00';
+  if (typeof sig.data !== 'string' || !isHex(sig.data) || (sig.data.length !== 2 + 65 * 2 && !isContract)) {
     throw bad('safe.bad_signature', `signature of ${signer} must be 65 bytes of hex, got ${typeof sig.data === 'string' ? String((sig.data.length - 2) / 2) : typeof sig.data} bytes`, sig);
   }
   if (sig.chainId !== undefined && sig.chainId !== ctx.chainId) {
@@ -122,7 +149,12 @@ export function verifySafeSignature(ctx: SignatureContext, sig: SafeSignature): 
     if (s !== 0n || r >> 160n !== 0n) throw bad('safe.bad_signature', `approved-hash signature of ${signer} must be r = owner, s = 0`, sig);
     recovered = getAddress(numberToHex(r, { size: 20 }));
   } else if (v === 0) {
-    throw bad('safe.unsupported_signature', `contract (EIP-1271) signature of ${signer} is not supported yet`, sig);
+    kind = 'contract';
+    const length = sig.data.length >= 2 + 97 * 2 ? hexToBigInt(`0x${sig.data.slice(132, 196)}`) : -1n;
+    if (r >> 160n !== 0n || s !== 65n || length !== BigInt((sig.data.length - 2 - 97 * 2) / 2)) {
+      throw bad('safe.bad_signature', `contract signature of ${signer} must be owner || uint256(65) || 00 || uint256(length) || bytes`, sig);
+    }
+    recovered = getAddress(numberToHex(r, { size: 20 }));
   } else if (v === 27 || v === 28 || v === 31 || v === 32) {
     kind = v > 30 ? 'eth_sign' : 'eip712';
     if (r === 0n || r >= SECP256K1_N || s === 0n || s >= SECP256K1_N) throw bad('safe.bad_signature', `signature of ${signer} has r or s out of range`, sig);
@@ -150,6 +182,24 @@ export function verifySafeSignature(ctx: SignatureContext, sig: SafeSignature): 
     throw bad('safe.wrong_owner', `${signer} is not an owner of Safe ${getAddress(ctx.safeAddress)}`, sig);
   }
   return Object.freeze({ signer, kind, data: sig.data.toLowerCase() as Hex });
+}
+
+/** The static 65-byte part of each signature, then the dynamic parts of contract signatures (Safe.sol checkNSignatures layout). */
+function layoutSignatures(sigs: readonly VerifiedSignature[]): Hex {
+  const statics: Hex[] = [];
+  const dynamics: Hex[] = [];
+  let offset = sigs.length * 65;
+  for (const sig of sigs) {
+    if (sig.kind !== 'contract') {
+      statics.push(sig.data);
+      continue;
+    }
+    const dynamic: Hex = `0x${sig.data.slice(2 + 65 * 2)}`;
+    statics.push(concatHex([`0x${sig.data.slice(2, 66)}`, numberToHex(offset, { size: 32 }), '0x00']));
+    dynamics.push(dynamic);
+    offset += (dynamic.length - 2) / 2;
+  }
+  return concatHex([...statics, ...dynamics]);
 }
 
 /**
@@ -195,5 +245,5 @@ export function encodeSafeSignatures(sigs: readonly VerifiedSignature[], thresho
       hint: `collect ${threshold - sorted.length} more owner signature(s)`,
     });
   }
-  return concatHex(sorted.slice(0, threshold).map((s) => s.data));
+  return layoutSignatures(sorted.slice(0, threshold));
 }

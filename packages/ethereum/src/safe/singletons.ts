@@ -1,6 +1,6 @@
 /**
  * Safe v1.4.1 singletons (Safe, SafeL2, SafeProxyFactory, CompatibilityFallbackHandler,
- * MultiSendCallOnly): their canonical addresses, a check of their code, and on a dev chain their
+ * MultiSendCallOnly, MultiSend): their canonical addresses, a check of their code, and on a dev chain their
  * deployment from the `@safe-global/safe-contracts` 1.4.1 artifacts when missing.
  */
 import { readFileSync } from 'node:fs';
@@ -17,7 +17,22 @@ export interface SafeSingletons {
   readonly proxyFactory: Address;
   readonly fallbackHandler: Address;
   readonly multiSendCallOnly: Address;
+  /** MultiSend (CALL and DELEGATECALL entries): deployed for completeness, never trusted by reviews. */
+  readonly multiSend: Address;
 }
+
+/**
+ * The canonical Safe v1.4.1 addresses (safe-deployments "canonical"), as constants so that pure
+ * code (reviews, adapters, browsers) needs no artifact files; a test checks them against the artifacts.
+ */
+export const SAFE_V141_CANONICAL: SafeSingletons = Object.freeze({
+  safe: '0x41675C099F32341bf84BFc5382aF534df5C7461a',
+  safeL2: '0x29fcB43b46531BcA003ddC8FCB67FFE91900C762',
+  proxyFactory: '0x4e1DCf7AD4e460CfD30791CCC4F9c8a4f820ec67',
+  fallbackHandler: '0xfd0732Dc9E303f09fCEf3a7388Ad10A83459Ec99',
+  multiSendCallOnly: '0x9641d764fc13c8B624c04430C7356C1C7C8102e2',
+  multiSend: '0x38869bf66a61cF6bDB996A6aE40D5853Fd43B526',
+});
 
 /** Artifact path (under the package's build/artifacts/contracts) of each singleton, frozen. */
 export const SAFE_ARTIFACTS = Object.freeze({
@@ -26,6 +41,7 @@ export const SAFE_ARTIFACTS = Object.freeze({
   proxyFactory: 'proxies/SafeProxyFactory.sol/SafeProxyFactory.json',
   fallbackHandler: 'handler/CompatibilityFallbackHandler.sol/CompatibilityFallbackHandler.json',
   multiSendCallOnly: 'libraries/MultiSendCallOnly.sol/MultiSendCallOnly.json',
+  multiSend: 'libraries/MultiSend.sol/MultiSend.json',
 } as const satisfies Record<keyof SafeSingletons, string>);
 
 /**
@@ -39,6 +55,24 @@ export const SAFE_SINGLETON_FACTORY_CODE: Hex =
   '0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe03601600081602082378035828234f58015156039578182fd5b8082525050506014600cf3';
 
 const SAFE_CONTRACTS_VERSION = '1.4.1';
+
+/**
+ * Byte offsets of immutables set to `address(this)` in the constructor (solc's immutableReferences
+ * from the package's build-info): MultiSend stores its own address to refuse being CALLed directly.
+ * The artifact holds zeros there; the deployed code holds the contract's address.
+ */
+const SELF_IMMUTABLE_OFFSETS: Readonly<Partial<Record<keyof SafeSingletons, readonly number[]>>> = Object.freeze({ multiSend: Object.freeze([224]) });
+
+/** The runtime code expected at `address`: the artifact's, with self-address immutables filled in. */
+function expectedRuntime(name: keyof SafeSingletons, artifact: SafeArtifact, address: Address): Hex {
+  let code = artifact.deployedBytecode.toLowerCase();
+  const word = address.slice(2).toLowerCase().padStart(64, '0');
+  for (const offset of SELF_IMMUTABLE_OFFSETS[name] ?? []) {
+    const at = 2 + offset * 2;
+    code = code.slice(0, at) + word + code.slice(at + 64);
+  }
+  return code as Hex;
+}
 
 interface SafeArtifact {
   readonly bytecode: Hex;
@@ -76,6 +110,11 @@ export function loadSafeArtifacts(): Readonly<Record<keyof SafeSingletons, SafeA
     if (typeof bytecode !== 'string' || !isHex(bytecode) || bytecode.length < 4 || typeof deployedBytecode !== 'string' || !isHex(deployedBytecode)) {
       throw new MofnError('safe.no_artifacts', `artifact ${rel} has no bytecode`);
     }
+    for (const offset of SELF_IMMUTABLE_OFFSETS[name] ?? []) {
+      if (deployedBytecode.slice(2 + offset * 2, 2 + offset * 2 + 64) !== '0'.repeat(64)) {
+        throw new MofnError('safe.no_artifacts', `artifact ${rel} has no immutable placeholder at byte ${offset}`);
+      }
+    }
     out[name] = Object.freeze({ bytecode, deployedBytecode });
   }
   artifactCache = Object.freeze(out as Record<keyof SafeSingletons, SafeArtifact>);
@@ -97,6 +136,7 @@ export function getSafeSingletons(): SafeSingletons {
     proxyFactory: at('proxyFactory'),
     fallbackHandler: at('fallbackHandler'),
     multiSendCallOnly: at('multiSendCallOnly'),
+    multiSend: at('multiSend'),
   });
 }
 
@@ -115,7 +155,7 @@ export async function assertSafeSingletons(clients: Pick<EvmClients, 'public' | 
   const artifacts = loadSafeArtifacts();
   const singletons = getSafeSingletons();
   for (const name of Object.keys(SAFE_ARTIFACTS) as (keyof SafeSingletons)[]) {
-    const state = await singletonState(clients, singletons[name], artifacts[name].deployedBytecode);
+    const state = await singletonState(clients, singletons[name], expectedRuntime(name, artifacts[name], singletons[name]));
     if (state !== 'ok') {
       throw new MofnError(`safe.singleton_${state}`, `Safe 1.4.1 ${name} ${state === 'missing' ? 'is not deployed' : 'has unexpected code'} at ${singletons[name]} on chain ${clients.chain.id}`, {
         details: { name, address: singletons[name] },
@@ -143,7 +183,8 @@ export async function deploySafeSingletons(clients: EvmClients, params: { readon
   const deployed: (keyof SafeSingletons)[] = [];
   for (const name of Object.keys(SAFE_ARTIFACTS) as (keyof SafeSingletons)[]) {
     const address = singletons[name];
-    const state = await singletonState(clients, address, artifacts[name].deployedBytecode);
+    const runtime = expectedRuntime(name, artifacts[name], address);
+    const state = await singletonState(clients, address, runtime);
     if (state === 'mismatch') throw new MofnError('safe.singleton_mismatch', `${name} at ${address} has unexpected code`, { details: { name, address } });
     if (state === 'ok') continue;
     await ensureSingletonFactory(clients);
@@ -160,7 +201,7 @@ export async function deploySafeSingletons(clients: EvmClients, params: { readon
       if (cause instanceof MofnError) throw cause;
       throw new MofnError('safe.deploy_failed', `deploying ${name} failed`, { cause });
     }
-    if ((await singletonState(clients, address, artifacts[name].deployedBytecode)) !== 'ok') {
+    if ((await singletonState(clients, address, runtime)) !== 'ok') {
       throw new MofnError('safe.deploy_failed', `${name} is not at ${address} after deployment`);
     }
     deployed.push(name);
