@@ -6,6 +6,7 @@ import { registerWalletCommands } from './commands/wallet.ts';
 import { registerAddressCommands } from './commands/address.ts';
 import { registerPsbtCommands } from './commands/psbt.ts';
 import { registerDevCommands } from './commands/dev.ts';
+import { registerServerCommands } from './commands/server.ts';
 
 /** Builds the `mofn` program; `io` receives all output (tests pass their own). */
 export function createProgram(io: Io = processIo): Command {
@@ -20,6 +21,7 @@ export function createProgram(io: Io = processIo): Command {
   registerAddressCommands(program, io);
   registerPsbtCommands(program, io);
   registerDevCommands(program, io);
+  registerServerCommands(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

@@ -4,3 +4,4 @@ export { bodyOf, statusOf, HttpError } from './errors.ts';
 export { loadServerKey, webhookSecret } from './secrets.ts';
 export { startJobs, type Jobs, type JobOptions } from './jobs.ts';
 export { startServer, type RunningServer, type StartServerOptions } from './server.ts';
+export { serverMain } from './main.ts';

@@ -17,6 +17,8 @@ export interface StartServerOptions {
   readonly home?: string;
   /** PostgreSQL URL; default $MOFN_DATABASE_URL (SQLite in home when unset). */
   readonly databaseUrl?: string;
+  /** PostgreSQL schema (default $MOFN_DATABASE_SCHEMA, else public). */
+  readonly databaseSchema?: string;
   /** Redis URL for shared rate limits; default $MOFN_REDIS_URL. */
   readonly redisUrl?: string;
   readonly gateway?: ChainGateway;
@@ -39,7 +41,14 @@ export interface RunningServer {
 /** Starts the coordinator. */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const databaseUrl = options.databaseUrl ?? process.env['MOFN_DATABASE_URL'];
-  const store = await openStore(databaseUrl !== undefined && databaseUrl !== '' ? { url: databaseUrl } : options.home === undefined ? {} : { home: options.home });
+  const schema = options.databaseSchema ?? process.env['MOFN_DATABASE_SCHEMA'];
+  const store = await openStore(
+    databaseUrl !== undefined && databaseUrl !== ''
+      ? { url: databaseUrl, ...(schema === undefined || schema === '' ? {} : { schema }) }
+      : options.home === undefined
+        ? {}
+        : { home: options.home },
+  );
   const serverKey = loadServerKey(process.env, options.home);
   const redisUrl = options.redisUrl ?? process.env['MOFN_REDIS_URL'];
   const redis = redisUrl !== undefined && redisUrl !== '' ? new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }) : undefined;
