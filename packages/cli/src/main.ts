@@ -7,6 +7,7 @@ import { registerAddressCommands } from './commands/address.ts';
 import { registerPsbtCommands } from './commands/psbt.ts';
 import { registerDevCommands } from './commands/dev.ts';
 import { registerServerCommands } from './commands/server.ts';
+import { registerProposalCommands } from './commands/proposal.ts';
 
 /** Builds the `mofn` program; `io` receives all output (tests pass their own). */
 export function createProgram(io: Io = processIo): Command {
@@ -22,6 +23,7 @@ export function createProgram(io: Io = processIo): Command {
   registerPsbtCommands(program, io);
   registerDevCommands(program, io);
   registerServerCommands(program, io);
+  registerProposalCommands(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
