@@ -52,6 +52,8 @@ export interface BuiltSpend {
   readonly psbt: string;
   readonly prevouts: BitcorePrevout[];
   readonly fundingTxid: string;
+  /** The funding transaction, serialized. */
+  readonly fundingRaw: Uint8Array;
 }
 
 /** Funds `inputs` receive addresses of the wallet and builds a PSBT paying `pay` sats to `to` with change. */
@@ -68,7 +70,7 @@ export function buildSpend(descriptor: string, network: Network, options: { inpu
     const o = parseTransaction(funding.raw).outputs[inp.vout]!;
     return { scriptPubKey: o.script, amount: o.amount };
   });
-  return { psbt: psbtToBase64(result.psbt), prevouts, fundingTxid: funding.txid };
+  return { psbt: psbtToBase64(result.psbt), prevouts, fundingTxid: funding.txid, fundingRaw: funding.raw };
 }
 
 /** A gateway standing in for a node: it validates every input with bitcore-lib before "accepting". */

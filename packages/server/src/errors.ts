@@ -53,6 +53,8 @@ const CODE_STATUS: Readonly<Record<string, number>> = {
   'idempotency.in_progress': 409,
   'rate.limited': 429,
   'backend.not_configured': 503,
+  'backend.rejected': 422,
+  'backend.input_amount_mismatch': 409,
   'store.unreachable': 503,
 };
 

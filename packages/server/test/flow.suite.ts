@@ -5,6 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePsbt, psbtToBase64 } from '@mofn/bitcoin';
+import { createEsploraBackend } from '@mofn/bitcoin/backend';
+import { createBackendGateway, expireDueProposals, refreshConfirmations } from '@mofn/service';
+import { ChainModel } from '../../../test/support/chain/model.ts';
+import { startEsploraServer } from '../../../test/support/chain/esploraServer.ts';
 import { verifyWithBitcore } from '../../../test/support/bitcore.ts';
 import { BitcoreGateway, buildSpend, keystoreCosigner, type KeystoreCosigner } from '../../../test/support/coordinator.ts';
 import { client, startTestServer, type StoreKind, type TestServer } from '../../../test/support/server.ts';
@@ -101,7 +105,6 @@ export function defineFlowSuite(kind: StoreKind): void {
 
       gateway.confirmed.set(fin.body.txid, 1);
       await server.jobs.runOnce();
-      const { refreshConfirmations } = await import('@mofn/service');
       await refreshConfirmations(server.app.mofn.ctx, gateway);
       const done = await api.get(`/v1/proposals/${String(proposal.id)}`);
       expect(done.body.state).toBe('confirmed');
@@ -170,6 +173,37 @@ export function defineFlowSuite(kind: StoreKind): void {
       const byAdmin = await api.post(`/v1/proposals/${String(q.id)}/cancel`, {}, { 'if-match': `"${String(q.version)}"` });
       expect(byAdmin.status).toBe(200);
       expect(byAdmin.body.state).toBe('cancelled');
+    });
+
+    it('broadcasts through a real Esplora client to a loopback node (which checks every input with bitcore), then confirms from its block', async () => {
+      const model = new ChainModel();
+      const esplora = await startEsploraServer(model);
+      const chained = await startTestServer({ kind, gateway: createBackendGateway({ 'bitcoin:test': createEsploraBackend({ network: 'test', url: esplora.url }) }), shareWith: server });
+      try {
+        const { api, wallet, cosigners, users } = await setupWallet(chained, 2, 3, `esplora-${kind}`);
+        const spend = buildSpend(wallet.descriptor, 'test', { inputs: 1, to: PAY_TO });
+        model.fund(spend.fundingRaw);
+        model.mine();
+        let p = (await api.post(`/v1/wallets/${wallet.id}/proposals`, { psbt: spend.psbt })).body;
+        for (const i of [0, 1]) {
+          const me = client(chained.url, users[i]!.token);
+          const psbt = (await me.get(`/v1/proposals/${String(p.id)}/psbt`)).body.psbt as string;
+          p = (await me.post(`/v1/proposals/${String(p.id)}/signatures`, { psbt: await cosigners[i]!.sign(psbt, wallet.descriptor, 'test') })).body.proposal;
+        }
+        expect(p.state).toBe('ready');
+        const sent = await api.post(`/v1/proposals/${String(p.id)}/broadcast`, {}, { 'if-match': `"${String(p.version)}"` });
+        expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+        expect(model.state(sent.body.txid)).toEqual({ state: 'mempool' });
+        const gw = chained.app.mofn.gateway!;
+        expect(await refreshConfirmations(chained.app.mofn.ctx, gw)).toBe(0);
+        model.mine();
+        expect(await refreshConfirmations(chained.app.mofn.ctx, gw)).toBe(1);
+        expect((await api.get(`/v1/proposals/${String(p.id)}`)).body).toMatchObject({ state: 'confirmed', confirmations: 1 });
+        expect(await expireDueProposals(chained.app.mofn.ctx)).toBe(0);
+      } finally {
+        await chained.close();
+        await esplora.close();
+      }
     });
   });
 }

@@ -1,0 +1,37 @@
+/**
+ * The coordinator's chain gateway over Bitcoin chain backends: one backend per chain id
+ * (`bitcoin:<network>`). Broadcast test-accepts first where the backend can (Bitcoin Core), so a
+ * transaction the node would refuse is reported without being sent.
+ */
+import { InvalidInputError } from '@mofn/core';
+import { BackendError, describeBackend, type ChainBackend } from '@mofn/bitcoin/backend';
+import type { ChainGateway } from './proposals.ts';
+
+/** A gateway over `backends`, keyed by chain id (`bitcoin:test`, `bitcoin:main`...). */
+export function createBackendGateway(backends: Readonly<Record<string, ChainBackend>>): ChainGateway {
+  const backendOf = (chain: string): ChainBackend => {
+    const b = backends[chain];
+    if (b === undefined) {
+      throw new InvalidInputError('backend.not_configured', `no backend is configured for ${chain}`, { hint: 'start the server with MOFN_ESPLORA_URL, MOFN_ELECTRUM_URL or MOFN_CORE_RPC_URL for that network' });
+    }
+    return b;
+  };
+  return {
+    async broadcast(chain, rawTx) {
+      const backend = backendOf(chain);
+      const bytes = Buffer.from(rawTx, 'hex');
+      if (backend.testAccept !== undefined) {
+        const verdict = await backend.testAccept(bytes);
+        if (!verdict.allowed) {
+          throw new BackendError('backend.rejected', `${describeBackend(backend.label)}: the node would not accept the transaction: ${verdict.reason}`, { details: { reason: verdict.reason } });
+        }
+      }
+      return { txid: await backend.broadcast(bytes) };
+    },
+    async confirmations(chain, txid) {
+      const [status] = await backendOf(chain).getTransactionStatuses([txid]);
+      if (status === undefined || status.state === 'unknown') return undefined;
+      return status.state === 'mempool' ? 0 : status.confirmations;
+    },
+  };
+}
