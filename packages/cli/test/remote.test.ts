@@ -28,7 +28,7 @@ async function run(env: Record<string, string>, ...argv: string[]): Promise<{ co
     return { code, out, err };
   } finally {
     for (const k of Object.keys(env)) {
-      if (saved[k] === undefined) delete process.env[k];
+      if (saved[k] === undefined) Reflect.deleteProperty(process.env, k);
       else process.env[k] = saved[k];
     }
   }
