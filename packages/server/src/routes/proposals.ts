@@ -35,6 +35,8 @@ const ProposalSchema = looseObject(
   'A spend proposal and who has signed it',
 );
 const PsbtBody = Type.Object({ psbt: Type.String({ minLength: 1, maxLength: 4_000_000, description: 'base64 (or hex) PSBT' }) }, { additionalProperties: false });
+/** Transitions take no body: an empty object (or none). */
+const EmptyBody = Type.Optional(Type.Object({}, { additionalProperties: false }));
 const MUTATION_ERRORS = { 409: ErrorSchema, 412: ErrorSchema, 422: ErrorSchema, 428: ErrorSchema, ...COMMON_ERRORS } as const;
 
 function withEtag(reply: FastifyReply, p: ProposalView): FastifyReply {
@@ -150,7 +152,7 @@ export function registerProposalRoutes(app: FastifyInstance): void {
 
   app.post(
     '/proposals/:proposalId/cancel',
-    { schema: { tags: ['proposals'], summary: 'Cancel (proposer or admin); needs If-Match', params: ProposalParams, response: { 200: ProposalSchema, ...MUTATION_ERRORS } } },
+    { schema: { tags: ['proposals'], summary: 'Cancel (proposer or admin); needs If-Match', params: ProposalParams, body: EmptyBody, response: { 200: ProposalSchema, ...MUTATION_ERRORS } } },
     async (request, reply) => {
       const p = await cancelProposal(ctx, caller(request), pid(request), requireIfMatch(request));
       return withEtag(reply, p).send(p);
@@ -164,6 +166,7 @@ export function registerProposalRoutes(app: FastifyInstance): void {
         tags: ['proposals'],
         summary: 'Build the final transaction of a ready proposal; needs If-Match',
         params: ProposalParams,
+        body: EmptyBody,
         response: { 200: looseObject({ txid: Type.String(), hex: Type.String(), proposal: ProposalSchema }), ...MUTATION_ERRORS },
       },
     },
@@ -175,7 +178,7 @@ export function registerProposalRoutes(app: FastifyInstance): void {
 
   app.post(
     '/proposals/:proposalId/broadcast',
-    { schema: { tags: ['proposals'], summary: 'Finalize if needed and broadcast; needs If-Match', params: ProposalParams, response: { 200: ProposalSchema, 502: ErrorSchema, 503: ErrorSchema, ...MUTATION_ERRORS } } },
+    { schema: { tags: ['proposals'], summary: 'Finalize if needed and broadcast; needs If-Match', params: ProposalParams, body: EmptyBody, response: { 200: ProposalSchema, 502: ErrorSchema, 503: ErrorSchema, ...MUTATION_ERRORS } } },
     async (request, reply) => {
       const p = await broadcastProposal(ctx, app.mofn.gateway, caller(request), pid(request), requireIfMatch(request));
       return withEtag(reply, p).send(p);

@@ -33,7 +33,7 @@ import { loadWallet, type LoadedWallet } from '../wallets.ts';
 import { allows, assertAllowed, rolesOn, type RoleView } from './access.ts';
 import { appendAudit } from './audit.ts';
 import { enqueueEvent } from './outbox.ts';
-import { inWalletTx, newId, type TxContext } from './tx.ts';
+import { inSnapshot, inWalletTx, newId, type TxContext } from './tx.ts';
 
 /** Default time to live of a proposal: 7 days. */
 export const DEFAULT_PROPOSAL_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -169,7 +169,7 @@ interface Loaded {
   readonly proposal: Proposal;
 }
 
-async function loadProposalRows(tx: Pick<TxContext, 'trx'> | { trx: ServiceContext['db'] }, id: string): Promise<Loaded | undefined> {
+async function loadProposalRows(tx: Pick<TxContext, 'trx'>, id: string): Promise<Loaded | undefined> {
   const row = await tx.trx.selectFrom('proposals').selectAll().where('id', '=', id).executeTakeFirst();
   if (row === undefined) return undefined;
   const sigs = await tx.trx.selectFrom('proposal_signatures').selectAll().where('proposal_id', '=', id).execute();
@@ -389,7 +389,7 @@ export async function createProposal(ctx: ServiceContext, caller: Caller, params
     return { row, proposal: await settle(tx, wallet.view.id, p) };
   });
   payloads.set(id, payload);
-  const fresh = await loadProposalRows({ trx: ctx.db }, id);
+  const fresh = await inSnapshot(ctx, (trx) => loadProposalRows({ trx }, id));
   return viewOf(fresh?.row ?? created.row, fresh?.proposal ?? created.proposal, wallet);
 }
 
@@ -435,7 +435,7 @@ async function mergeVerified(tx: TxContext, walletId: string, p: Proposal, entri
 
 /** Loads a proposal with the caller's roles on its wallet (not-found when it has none). */
 async function loadForCaller(ctx: ServiceContext, caller: Caller, id: string): Promise<{ loaded: Loaded; wallet: LoadedWallet; roles: RoleView[] }> {
-  const loaded = await loadProposalRows({ trx: ctx.db }, id);
+  const loaded = await inSnapshot(ctx, (trx) => loadProposalRows({ trx }, id));
   if (loaded === undefined) throw notFound(id);
   const roles = await rolesOrHide(ctx, loaded.row.wallet_id, caller, () => notFound(id));
   const wallet = await loadWallet(ctx, loaded.row.wallet_id);
@@ -479,7 +479,7 @@ export async function listProposals(ctx: ServiceContext, caller: Caller, params:
   const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
   const items: ProposalView[] = [];
   for (const r of rows.slice(0, limit)) {
-    const l = await loadProposalRows({ trx: ctx.db }, r.id);
+    const l = await inSnapshot(ctx, (trx) => loadProposalRows({ trx }, r.id));
     if (l !== undefined) items.push(viewOf(l.row, l.proposal, wallet));
   }
   const last = rows[limit - 1];
@@ -541,7 +541,7 @@ export async function submitSignatures(ctx: ServiceContext, caller: Caller, id: 
     return { added, proposal: p };
   });
   if ('expired' in result) throw expiredError(id);
-  const after = await loadProposalRows({ trx: ctx.db }, id);
+  const after = await inSnapshot(ctx, (trx) => loadProposalRows({ trx }, id));
   if (after === undefined) throw notFound(id);
   return { proposal: viewOf(after.row, after.proposal, wallet), added: result.added, duplicates: entries.length - result.added };
 }

@@ -42,6 +42,15 @@ export async function inTx<T>(ctx: ServiceContext, fn: (tx: TxContext) => Promis
   });
 }
 
+/**
+ * Runs several reads on one snapshot, so a view assembled from a few tables never mixes two versions
+ * (PostgreSQL: REPEATABLE READ; SQLite: a read transaction in WAL mode is a snapshot already).
+ */
+export async function inSnapshot<T>(ctx: ServiceContext, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  const t = ctx.db.transaction();
+  return (ctx.kind === 'postgres' ? t.setIsolationLevel('repeatable read') : t).execute(fn);
+}
+
 /** The kysely handle of a context (for reads outside a transaction). */
 export function dbOf(ctx: ServiceContext): Kysely<Database> {
   return ctx.db;
