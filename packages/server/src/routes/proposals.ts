@@ -1,5 +1,5 @@
 /** Proposals, their signatures, declines, comments and transitions. */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   addComment,
@@ -36,7 +36,12 @@ const ProposalSchema = looseObject(
 );
 const PsbtBody = Type.Object({ psbt: Type.String({ minLength: 1, maxLength: 4_000_000, description: 'base64 (or hex) PSBT' }) }, { additionalProperties: false });
 /** Transitions take no body: an empty object (or none). */
-const EmptyBody = Type.Optional(Type.Object({}, { additionalProperties: false }));
+const EmptyBody = Type.Object({}, { additionalProperties: false });
+/** A POST without a body counts as `{}` (curl -X POST), so the empty-body schema still refuses unknown fields. */
+const noBodyIsEmpty = (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
+  request.body ??= {};
+  done();
+};
 const MUTATION_ERRORS = { 409: ErrorSchema, 412: ErrorSchema, 422: ErrorSchema, 428: ErrorSchema, ...COMMON_ERRORS } as const;
 
 function withEtag(reply: FastifyReply, p: ProposalView): FastifyReply {
@@ -152,7 +157,8 @@ export function registerProposalRoutes(app: FastifyInstance): void {
 
   app.post(
     '/proposals/:proposalId/cancel',
-    { schema: { tags: ['proposals'], summary: 'Cancel (proposer or admin); needs If-Match', params: ProposalParams, body: EmptyBody, response: { 200: ProposalSchema, ...MUTATION_ERRORS } } },
+    {
+      preValidation: noBodyIsEmpty, schema: { tags: ['proposals'], summary: 'Cancel (proposer or admin); needs If-Match', params: ProposalParams, body: EmptyBody, response: { 200: ProposalSchema, ...MUTATION_ERRORS } } },
     async (request, reply) => {
       const p = await cancelProposal(ctx, caller(request), pid(request), requireIfMatch(request));
       return withEtag(reply, p).send(p);
@@ -162,6 +168,7 @@ export function registerProposalRoutes(app: FastifyInstance): void {
   app.post(
     '/proposals/:proposalId/finalize',
     {
+      preValidation: noBodyIsEmpty,
       schema: {
         tags: ['proposals'],
         summary: 'Build the final transaction of a ready proposal; needs If-Match',
@@ -178,7 +185,8 @@ export function registerProposalRoutes(app: FastifyInstance): void {
 
   app.post(
     '/proposals/:proposalId/broadcast',
-    { schema: { tags: ['proposals'], summary: 'Finalize if needed and broadcast; needs If-Match', params: ProposalParams, body: EmptyBody, response: { 200: ProposalSchema, 502: ErrorSchema, 503: ErrorSchema, ...MUTATION_ERRORS } } },
+    {
+      preValidation: noBodyIsEmpty, schema: { tags: ['proposals'], summary: 'Finalize if needed and broadcast; needs If-Match', params: ProposalParams, body: EmptyBody, response: { 200: ProposalSchema, 502: ErrorSchema, 503: ErrorSchema, ...MUTATION_ERRORS } } },
     async (request, reply) => {
       const p = await broadcastProposal(ctx, app.mofn.gateway, caller(request), pid(request), requireIfMatch(request));
       return withEtag(reply, p).send(p);

@@ -50,8 +50,9 @@ export function redactUrl(url: string): string {
   }
 }
 
-async function migrate(db: Kysely<Database>, location: string): Promise<void> {
-  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+async function migrate(db: Kysely<Database>, location: string, schema?: string): Promise<void> {
+  // kysely looks for its bookkeeping tables in every schema unless told which one is ours.
+  const { error } = await new Migrator({ db, provider: migrationProvider, ...(schema === undefined ? {} : { migrationTableSchema: schema }) }).migrateToLatest();
   if (error !== undefined) {
     await db.destroy();
     throw new MofnError('store.migration_failed', `could not migrate the store at ${location}`, { cause: error });
@@ -87,7 +88,7 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Sto
     });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await migrate(db, location);
+  await migrate(db, location, schema);
   return { db, kind: 'postgres', location, close: () => db.destroy() };
 }
 
