@@ -4,7 +4,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'packages/cli/bin/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'packages/cli/bin/**', 'packages/server/bin/**', 'scripts/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

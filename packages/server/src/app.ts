@@ -111,6 +111,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { level: 'info', redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' } },
     bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024,
+    // Long path ids must reach schema validation (a typed 400), not the router's own 414.
+    routerOptions: { maxParamLength: 2048 },
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();

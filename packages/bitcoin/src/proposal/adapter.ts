@@ -225,14 +225,14 @@ export function createBitcoinAdapter(options: BitcoinAdapterOptions): BitcoinAda
       };
     },
     preparePayload(psbt) {
-      const addrs = inputAddresses(psbt);
-      const signatures: SignatureEntry[] = [];
       psbt.inputs.forEach((input, i) => {
         if (isFinalized(input)) {
           throw new InvalidPsbtError('proposal.finalized_input', `input ${String(i)} is already finalized`, { details: { input: i }, hint: 'propose the PSBT before finalizing it' });
         }
-        signatures.push(...entriesOf(input, i, addrs[i]!));
       });
+      const addrs = inputAddresses(psbt);
+      const signatures: SignatureEntry[] = [];
+      psbt.inputs.forEach((input, i) => signatures.push(...entriesOf(input, i, addrs[i]!)));
       const payload: Psbt = { ...psbt, inputs: psbt.inputs.map(stripSignatures) };
       return { payload, signatures };
     },

@@ -1,5 +1,5 @@
 /** Helpers shared by the route modules: wallet access checks and common schemas. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { NotFoundError } from '@mofn/core';
 import { assertAllowed, loadWallet, rolesOn, type LoadedWallet, type Permission, type RoleView } from '@mofn/service';
@@ -53,3 +53,12 @@ export const PageQuery = {
   cursor: Type.Optional(Type.String({ maxLength: 500 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 };
+
+/** Body of actions that take none: an empty object. */
+export const EmptyBody = Type.Object({}, { additionalProperties: false });
+
+/** A POST without a body counts as `{}` (curl -X POST), so the empty-body schema still refuses unknown fields. */
+export function noBodyIsEmpty(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+  request.body ??= {};
+  done();
+}

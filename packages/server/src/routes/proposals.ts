@@ -1,5 +1,5 @@
 /** Proposals, their signatures, declines, comments and transitions. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   addComment,
@@ -19,7 +19,7 @@ import {
 } from '@mofn/service';
 import { PROPOSAL_STATES, type ProposalState } from '@mofn/core';
 import { principalOf, requireIfMatch } from '../app.ts';
-import { COMMON_ERRORS, ErrorSchema, looseObject, PageQuery, ProposalParams, WalletParams, walletAccess } from './common.ts';
+import { COMMON_ERRORS, EmptyBody, ErrorSchema, looseObject, noBodyIsEmpty, PageQuery, ProposalParams, WalletParams, walletAccess } from './common.ts';
 
 const ProposalSchema = looseObject(
   {
@@ -35,13 +35,6 @@ const ProposalSchema = looseObject(
   'A spend proposal and who has signed it',
 );
 const PsbtBody = Type.Object({ psbt: Type.String({ minLength: 1, maxLength: 4_000_000, description: 'base64 (or hex) PSBT' }) }, { additionalProperties: false });
-/** Transitions take no body: an empty object (or none). */
-const EmptyBody = Type.Object({}, { additionalProperties: false });
-/** A POST without a body counts as `{}` (curl -X POST), so the empty-body schema still refuses unknown fields. */
-const noBodyIsEmpty = (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
-  request.body ??= {};
-  done();
-};
 const MUTATION_ERRORS = { 409: ErrorSchema, 412: ErrorSchema, 422: ErrorSchema, 428: ErrorSchema, ...COMMON_ERRORS } as const;
 
 function withEtag(reply: FastifyReply, p: ProposalView): FastifyReply {

@@ -25,7 +25,7 @@ import {
 } from '@mofn/service';
 import { createBitcoinAdapter, type Network, type ScriptType } from '@mofn/bitcoin';
 import { principalOf } from '../app.ts';
-import { COMMON_ERRORS, ErrorSchema, looseObject, PageQuery, WalletParams, walletAccess } from './common.ts';
+import { COMMON_ERRORS, EmptyBody, ErrorSchema, looseObject, noBodyIsEmpty, PageQuery, WalletParams, walletAccess } from './common.ts';
 
 const WalletSchema = looseObject(
   {
@@ -169,7 +169,7 @@ export function registerWalletRoutes(app: FastifyInstance): void {
 
   app.post(
     '/wallets/:walletId/addresses/next',
-    { schema: { tags: ['addresses'], summary: 'Hand out the next receive address nobody was given', params: WalletParams, response: { 201: looseObject({ address: Type.String(), path: Type.String() }), ...COMMON_ERRORS } } },
+    { preValidation: noBodyIsEmpty, schema: { tags: ['addresses'], summary: 'Hand out the next receive address nobody was given', params: WalletParams, body: EmptyBody, response: { 201: looseObject({ address: Type.String(), path: Type.String() }), ...COMMON_ERRORS } } },
     async (request, reply) => {
       const { wallet } = await walletAccess(app, request, (request.params as { walletId: string }).walletId, 'propose');
       return reply.code(201).send(await nextReceiveAddress(ctx, wallet.view.id, principalOf(request).user.id));

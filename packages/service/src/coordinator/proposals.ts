@@ -8,6 +8,7 @@ import {
   ConflictError,
   ForbiddenError,
   InvalidInputError,
+  InvalidPsbtError,
   NotFoundError,
   PreconditionFailedError,
   SYSTEM_ACTOR,
@@ -339,6 +340,11 @@ export async function createProposal(ctx: ServiceContext, caller: Caller, params
   if (summary.fee === undefined) {
     throw new InvalidInputError('proposal.unknown_fee', 'the fee cannot be computed: some input has no UTXO data', { hint: 'include witness_utxo (and the previous transaction) for every input' });
   }
+  if (summary.fee < 0n) {
+    throw new InvalidPsbtError('psbt.negative_fee', `the outputs (${summary.totalOut.toString()} sats) are worth more than the inputs (${String(summary.totalIn)} sats)`, {
+      hint: 'such a transaction is invalid: lower the payments',
+    });
+  }
   const review = adapter.describe(payload);
   assertVerified(adapter, payload, signatures);
   const claims = claimedOutpoints(payload);
@@ -646,6 +652,9 @@ export async function broadcastProposal(ctx: ServiceContext, gateway: ChainGatew
   }
   const actor = humanActor(caller, roles, 'broadcast');
   assertIfMatch(loaded.proposal.version, ifMatch);
+  if (loaded.proposal.state === 'collecting') {
+    throw new ConflictError('proposal.not_ready', `proposal ${id} is collecting: it needs M signatures on every input before it can be broadcast`, { details: { state: 'collecting' } });
+  }
   // Dry-run the transition so a refused caller never reaches the network.
   transition(loaded.proposal, 'broadcast', actor, Math.max(ctx.now().getTime(), loaded.proposal.updatedAt));
   const fin = await finalizeProposal(ctx, caller, id, etagOf(loaded.proposal.version)).catch(async (e: unknown) => {

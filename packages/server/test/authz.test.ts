@@ -1,0 +1,3 @@
+import { defineAuthzSuite } from './authz.suite.ts';
+
+defineAuthzSuite('sqlite');

@@ -1,0 +1,3 @@
+import { defineBadInputSuite } from './badInput.suite.ts';
+
+defineBadInputSuite('postgres');
