@@ -1,0 +1,3 @@
+import { defineConcurrencySuite } from './concurrency.suite.ts';
+
+defineConcurrencySuite('postgres');

@@ -1,0 +1,3 @@
+import { defineCrashSuite } from './crash.suite.ts';
+
+defineCrashSuite('sqlite');

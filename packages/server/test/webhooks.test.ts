@@ -1,0 +1,3 @@
+import { defineWebhooksSuite } from './webhooks.suite.ts';
+
+defineWebhooksSuite('sqlite');
