@@ -8,6 +8,8 @@ import { registerPsbtCommands } from './commands/psbt.ts';
 import { registerDevCommands } from './commands/dev.ts';
 import { registerServerCommands } from './commands/server.ts';
 import { registerProposalCommands } from './commands/proposal.ts';
+import { registerChainCommands } from './commands/chain.ts';
+import { registerLabelCommands } from './commands/labels.ts';
 
 /** Builds the `mofn` program; `io` receives all output (tests pass their own). */
 export function createProgram(io: Io = processIo): Command {
@@ -24,6 +26,8 @@ export function createProgram(io: Io = processIo): Command {
   registerDevCommands(program, io);
   registerServerCommands(program, io);
   registerProposalCommands(program, io);
+  registerChainCommands(program, io);
+  registerLabelCommands(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

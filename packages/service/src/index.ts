@@ -6,3 +6,4 @@ export * from './addresses.ts';
 export * from './outpoints.ts';
 export * from './spend.ts';
 export * from './coordinator/index.ts';
+export * from './chain/index.ts';

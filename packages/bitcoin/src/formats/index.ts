@@ -11,3 +11,4 @@ export type { ElectrumWallet } from './electrum.ts';
 export { detectWalletFile, importWalletFile } from './detect.ts';
 export type { WalletFileKind, ImportWalletFileOptions, ImportedWalletFile } from './detect.ts';
 export { MAX_WALLET_FILE_CHARS } from './common.ts';
+export * from './bip329.ts';

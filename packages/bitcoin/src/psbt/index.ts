@@ -39,3 +39,4 @@ export type {
   UnsignedTxInput,
   WalletDeriver,
 } from './types.ts';
+export * from './bump.ts';

@@ -233,6 +233,70 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('addresses').dropColumn('issued_at').execute();
     },
   },
+  '0003_chain': {
+    async up(db: Kysely<unknown>) {
+      // Backend settings: scope is `wallet:<id>`, `network:<network>` or `global`. No password column:
+      // an RPC password is read from MOFN_RPC_PASSWORD when the backend is opened, never stored.
+      await db.schema
+        .createTable('chain_backends')
+        .addColumn('scope', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('cookie_file', 'text')
+        .addColumn('rpc_user', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('chain_syncs')
+        .addColumn('wallet_id', 'text', (c) => c.primaryKey().references('wallets.id').onDelete('cascade'))
+        .addColumn('tip_height', 'integer', (c) => c.notNull())
+        .addColumn('gap', 'integer', (c) => c.notNull())
+        .addColumn('next_receive', 'integer', (c) => c.notNull())
+        .addColumn('next_change', 'integer', (c) => c.notNull())
+        .addColumn('backend', 'text', (c) => c.notNull())
+        .addColumn('synced_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('chain_txs')
+        .addColumn('wallet_id', 'text', (c) => c.notNull().references('wallets.id').onDelete('cascade'))
+        .addColumn('txid', 'text', (c) => c.notNull())
+        .addColumn('raw', 'text')
+        .addColumn('height', 'integer', (c) => c.notNull())
+        .addColumn('received', 'text', (c) => c.notNull())
+        .addColumn('sent', 'text', (c) => c.notNull())
+        .addColumn('fee', 'text')
+        .addColumn('vsize', 'integer', (c) => c.notNull())
+        .addColumn('address_reuse', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('chain_txs_pk', ['wallet_id', 'txid'])
+        .execute();
+      await db.schema
+        .createTable('chain_utxos')
+        .addColumn('wallet_id', 'text', (c) => c.notNull().references('wallets.id').onDelete('cascade'))
+        .addColumn('txid', 'text', (c) => c.notNull())
+        .addColumn('vout', 'integer', (c) => c.notNull())
+        .addColumn('amount', 'text', (c) => c.notNull())
+        .addColumn('branch', 'integer', (c) => c.notNull())
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('height', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('chain_utxos_pk', ['wallet_id', 'txid', 'vout'])
+        .execute();
+      await db.schema
+        .createTable('chain_addresses')
+        .addColumn('wallet_id', 'text', (c) => c.notNull().references('wallets.id').onDelete('cascade'))
+        .addColumn('branch', 'integer', (c) => c.notNull())
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('received', 'text', (c) => c.notNull())
+        .addColumn('tx_count', 'integer', (c) => c.notNull())
+        .addColumn('reused', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('chain_addresses_pk', ['wallet_id', 'branch', 'idx'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const t of ['chain_addresses', 'chain_utxos', 'chain_txs', 'chain_syncs', 'chain_backends']) await db.schema.dropTable(t).execute();
+    },
+  },
 };
 
 /** Provides the built-in migrations to kysely's Migrator. */

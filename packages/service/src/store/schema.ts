@@ -21,6 +21,11 @@ export interface Database {
   outbox: OutboxTable;
   webhook_deliveries: WebhookDeliveryTable;
   idempotency_keys: IdempotencyKeyTable;
+  chain_backends: ChainBackendTable;
+  chain_syncs: ChainSyncTable;
+  chain_txs: ChainTxTable;
+  chain_utxos: ChainUtxoTable;
+  chain_addresses: ChainAddressTable;
 }
 
 /** A wallet definition. Immutable once written: `id` is the hash of `descriptor`. */
@@ -232,4 +237,68 @@ export interface IdempotencyKeyTable {
   status: number | null;
   body: string | null;
   created_at: string;
+}
+
+/** A chain backend setting. `scope`: `wallet:<id>`, `network:<network>` or `global`. Never holds a password. */
+export interface ChainBackendTable {
+  scope: string;
+  /** esplora | electrum | core */
+  kind: string;
+  url: string;
+  /** Bitcoin Core cookie file (core only). */
+  cookie_file: string | null;
+  /** Bitcoin Core RPC user (core only); the password comes from MOFN_RPC_PASSWORD. */
+  rpc_user: string | null;
+  updated_at: string;
+}
+
+/** The last completed sync of a wallet. */
+export interface ChainSyncTable {
+  wallet_id: string;
+  tip_height: number;
+  gap: number;
+  next_receive: number;
+  next_change: number;
+  /** The backend label (kind and endpoint, no credential). */
+  backend: string;
+  synced_at: string;
+}
+
+/** A transaction of a wallet's history as of the last sync; `raw` hex (kept for UTXO parents) was checked against `txid`. */
+export interface ChainTxTable {
+  wallet_id: string;
+  txid: string;
+  raw: string | null;
+  /** 0 while in the mempool. */
+  height: number;
+  received: string;
+  sent: string;
+  fee: string | null;
+  vsize: number;
+  /** 1 when it touches an address used by more than one transaction. */
+  address_reuse: number;
+}
+
+/** An unspent output of a wallet as of the last sync. */
+export interface ChainUtxoTable {
+  wallet_id: string;
+  txid: string;
+  vout: number;
+  amount: string;
+  branch: number;
+  idx: number;
+  address: string;
+  height: number;
+}
+
+/** A used address of a wallet as of the last sync. */
+export interface ChainAddressTable {
+  wallet_id: string;
+  branch: number;
+  idx: number;
+  address: string;
+  received: string;
+  tx_count: number;
+  /** 1 when paid by more than one transaction. */
+  reused: number;
 }
