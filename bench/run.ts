@@ -12,7 +12,8 @@
  *
  *   npm run bench                       full run (1 warm-up + 5 measured runs each)
  *   npm run bench -- --quick            1 warm-up + 2 runs, no bitcoinjs-lib at 700 inputs
- *   npm run bench -- --only W1,W4       some workloads only
+ *   npm run bench -- --only W1,W4       some workloads only (also SYNC: wallet sync over loopback Electrum,
+ *                                       SERVER: verified signature submissions vs /healthz, SQLite and PostgreSQL)
  *   npm run bench -- --libs mofn,scure  some libraries only (mofn, bitcoinjs, caravan, scure)
  *   npm run bench -- --runs 7 --warmup 2
  */
@@ -28,6 +29,8 @@ const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const rootDir = path.dirname(benchDir);
 
 type WorkloadId = 'W1' | 'W2' | 'W4';
+const SYSTEM_IDS = ['SYNC', 'SERVER'] as const;
+type SystemId = (typeof SYSTEM_IDS)[number];
 type LibId = 'mofn' | 'bitcoinjs' | 'caravan' | 'scure';
 
 const WORKLOADS: Record<WorkloadId, string> = {
@@ -65,6 +68,8 @@ interface Options {
   readonly runs: number;
   readonly quick: boolean;
   readonly only: ReadonlySet<WorkloadId>;
+  /** Whole-system workloads run after the library comparisons. */
+  readonly system: ReadonlySet<SystemId>;
   readonly libs: ReadonlySet<LibId>;
   /** Wall-clock limit for one child process, ms. */
   readonly timeoutMs: number;
@@ -111,6 +116,7 @@ function parseOptions(argv: readonly string[]): Options {
   let runs: number | undefined;
   let quick = false;
   let only: Set<WorkloadId> = new Set(['W1', 'W2', 'W4']);
+  let system: Set<SystemId> = new Set(['SYNC', 'SERVER']);
   let libs: Set<LibId> = new Set(['mofn', 'bitcoinjs', 'caravan', 'scure']);
   let timeoutMs = 10 * 60_000;
   const value = (i: number, flag: string): string => {
@@ -146,8 +152,9 @@ function parseOptions(argv: readonly string[]): Options {
         break;
       case '--only': {
         const ids = take().split(',').map((s) => s.trim().toUpperCase());
-        for (const id of ids) if (!(id in WORKLOADS)) throw new UsageError(`--only: unknown workload ${id} (W1, W2, W4)`);
-        only = new Set(ids as WorkloadId[]);
+        for (const id of ids) if (!(id in WORKLOADS) && !(SYSTEM_IDS as readonly string[]).includes(id)) throw new UsageError(`--only: unknown workload ${id} (W1, W2, W4, SYNC, SERVER)`);
+        only = new Set(ids.filter((id) => id in WORKLOADS) as WorkloadId[]);
+        system = new Set(ids.filter((id) => (SYSTEM_IDS as readonly string[]).includes(id)) as SystemId[]);
         break;
       }
       case '--libs': {
@@ -163,7 +170,7 @@ function parseOptions(argv: readonly string[]): Options {
         throw new UsageError(`unknown argument ${arg}`);
     }
   }
-  return { warmup: warmup ?? 1, runs: runs ?? (quick ? 2 : 5), quick, only, libs, timeoutMs };
+  return { warmup: warmup ?? 1, runs: runs ?? (quick ? 2 : 5), quick, only, system, libs, timeoutMs };
 }
 
 function planJobs(o: Options): Job[] {
@@ -516,7 +523,7 @@ async function main(): Promise<void> {
     process.exitCode = error.message === '' ? 0 : 2;
     return;
   }
-  const jobs = planJobs(options);
+  const jobs = options.only.size === 0 ? [] : planJobs(options);
   const started = Date.now();
   process.stdout.write(
     `mofn bench: ${jobs.length} jobs, ${options.warmup} warm-up + ${options.runs} measured runs each, fresh process per job ` +
@@ -569,6 +576,8 @@ async function main(): Promise<void> {
   writeFileSync(outFile, JSON.stringify(json, null, 2) + '\n');
   process.stdout.write(`Results written to ${path.relative(process.cwd(), outFile)} (wall time ${formatMs(Date.now() - started)})\n`);
 
+  await runSystemWorkloads(options);
+
   if (mismatched.length > 0) {
     process.stdout.write(`CORRECTNESS FAILURE: outputs differ for ${mismatched.map((g) => `${g.workload}${g.inputs === undefined ? '' : `@${g.inputs}`}`).join(', ')}\n`);
     process.exitCode = 1;
@@ -576,6 +585,29 @@ async function main(): Promise<void> {
   if (failed.length > 0) {
     process.stdout.write(`FAILED: ${failed.map((r) => jobLabel(r.job)).join(', ')}\n`);
     process.exitCode = 1;
+  }
+}
+
+/**
+ * The whole-system workloads, each in its own child process (no peer library: their targets are
+ * absolute, or relative to the same server's /healthz): wallet sync over loopback Electrum with
+ * 20 ms per round trip, and verified signature submissions on SQLite and PostgreSQL.
+ */
+async function runSystemWorkloads(options: Options): Promise<void> {
+  const scripts: [SystemId, string, string[]][] = [
+    ['SYNC', 'sync/electrum.ts', []],
+    ['SERVER', 'server/submit.ts', ['--store', 'sqlite']],
+  ];
+  const pg = process.env['MOFN_TEST_PG_URL'] ?? process.env['MOFN_BENCH_PG_URL'];
+  if (pg !== undefined && pg !== '') scripts.push(['SERVER', 'server/submit.ts', ['--store', 'postgres']]);
+  else if (options.system.has('SERVER')) process.stdout.write('SERVER on PostgreSQL skipped: set MOFN_BENCH_PG_URL (or MOFN_TEST_PG_URL)\n');
+  for (const [id, script, args] of scripts) {
+    if (!options.system.has(id)) continue;
+    process.stdout.write(`\n== ${id}: node --import tsx bench/${script} ${args.join(' ')}\n`);
+    await new Promise<void>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(benchDir, script), ...args], { cwd: rootDir, stdio: 'inherit' });
+      child.on('exit', () => resolve());
+    });
   }
 }
 
