@@ -17,6 +17,12 @@ if (!havePg && hasPgSuites) {
   console.log('NOTE: MOFN_TEST_PG_URL is not set: the PostgreSQL suite did not run.');
 }
 
+const haveRedis = Boolean(process.env['MOFN_TEST_REDIS_URL']);
+if (!haveRedis) {
+  exclude.push('**/*.redis.test.ts');
+  console.log('NOTE: MOFN_TEST_REDIS_URL is not set: the shared (Redis) rate-limit suite did not run.');
+}
+
 export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
