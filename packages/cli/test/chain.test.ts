@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hdNodeFromSeed, psbtToBase64, parseTransaction } from '@mofn/bitcoin';
+import { hdNodeFromSeed, parsePsbt, psbtToBase64, parseTransaction } from '@mofn/bitcoin';
 import { createContext, openStore, signSpend, loadWallet } from '@mofn/service';
 import { main } from '../src/main.ts';
 import type { Io } from '../src/io.ts';
@@ -116,6 +116,12 @@ describe('mofn chain commands', () => {
     expect(spend.inputs.some((i) => i.txid === unconfirmed.txid)).toBe(false);
     expect(spend.change.index).toBe(0);
     expect((await run('spend', 'fam', '--to', `${PAY}:60000`, '--include', 'nope')).err).toContain('[utxo.bad_outpoint]');
+    // `psbt create` without --utxo selects from the same synced coins (coin control included).
+    const created = JSON.parse(await ok('psbt', 'create', 'fam', '--to', `${PAY}:60000`, '--fee-rate', '4', '--exclude', `${unconfirmed.txid}:${unconfirmed.vout}`, '--json')) as { psbt: string; fee: string };
+    const createdTx = parsePsbt(created.psbt).tx;
+    expect(createdTx.inputs.some((i) => i.txid === unconfirmed.txid && i.vout === unconfirmed.vout)).toBe(false);
+    expect(createdTx.outputs.some((o) => o.amount === 60_000n)).toBe(true);
+    expect((await run('psbt', 'create', 'fam', '--to', `${PAY}:60000`, '--utxo', `${unconfirmed.txid}:${String(unconfirmed.vout)}:5000`)).err).toContain('[option.fee_rate_required]');
 
     // Two cosigners sign (in the service, with the cosigners' seeds), the CLI combines and finalizes.
     const store = await openStore({ home: join(dir, 'home') });

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { InvalidInputError, formatBtc } from '@mofn/core';
-import { psbtToBase64 } from '@mofn/bitcoin';
-import { combineSpends, createSpend, finalizeSpend, inspectSpend, parsePaymentSpec, parseUtxoSpec, signSpend } from '@mofn/service';
+import { psbtToBase64, type Psbt } from '@mofn/bitcoin';
+import { combineSpends, createChainSpend, createSpend, finalizeSpend, inspectSpend, openWalletBackend, parseOutpoint, parsePaymentSpec, parseUtxoSpec, signSpend } from '@mofn/service';
 import { lockKeystore, readKeystore, unlockKeystore } from '@mofn/signers';
 import { withStore } from '../context.ts';
 import { readInput, toJson, writeOutput, type Io } from '../io.ts';
 import { getPassword } from '../password.ts';
-import { collect } from './options.ts';
+import { collect, parseIntegerOption } from './options.ts';
 import { formatSummary } from './psbtSummary.ts';
 
 function emit(io: Io, text: string, out: string | undefined): void {
@@ -33,17 +33,41 @@ export function registerPsbtCommands(program: Command, io: Io): void {
 
   psbt
     .command('create <wallet>')
-    .description('build an unsigned PSBT (base64 on stdout) spending coins of a wallet, change back to it')
-    .requiredOption('--utxo <spec>', 'coin TXID:VOUT:SATS[:RAWTXHEX|:ADDRESS] (repeat)', collect, [])
+    .description('build an unsigned PSBT (base64 on stdout) spending coins of a wallet, change back to it; without --utxo, coins come from the synced UTXO set (mofn sync)')
+    .option('--utxo <spec>', 'coin TXID:VOUT:SATS[:RAWTXHEX|:ADDRESS] (repeat); omit to select from the synced coins', collect, [])
     .requiredOption('--to <spec>', 'payment ADDRESS:SATS (repeat)', collect, [])
-    .requiredOption('--fee-rate <satPerVb>', 'fee rate in sat/vB')
+    .option('--fee-rate <satPerVb>', 'fee rate in sat/vB')
+    .option('--target-blocks <n>', "fee rate from the backend's estimate for confirmation within N blocks (synced coins only)")
+    .option('--include <outpoint>', 'coin control: spend exactly these synced coins TXID:VOUT (repeat)', collect, [])
+    .option('--exclude <outpoint>', 'coin control: never spend these synced coins TXID:VOUT (repeat)', collect, [])
     .option('--out <file>', 'write the PSBT to a file instead of stdout')
     .option('--json', 'print a JSON result (psbt, fee, vsize, change)')
-    .action(async (wallet: string, opts: { utxo: string[]; to: string[]; feeRate: string; out?: string; json?: boolean }) => {
-      const utxos = opts.utxo.map(parseUtxoSpec);
+    .action(async (wallet: string, opts: { utxo: string[]; to: string[]; feeRate?: string; targetBlocks?: string; include: string[]; exclude: string[]; out?: string; json?: boolean }) => {
       const payments = opts.to.map(parsePaymentSpec);
-      const feeRate = parseFeeRate(opts.feeRate);
-      const result = await withStore((ctx) => createSpend(ctx, wallet, { utxos, payments, feeRate }));
+      const feeRate = opts.feeRate === undefined ? undefined : parseFeeRate(opts.feeRate);
+      let result: { psbt: Psbt; fee: bigint; vsize: number; change?: { index: number; amount: bigint } | undefined };
+      if (opts.utxo.length > 0) {
+        if (feeRate === undefined) throw new InvalidInputError('option.fee_rate_required', 'with explicit --utxo coins, give --fee-rate', { hint: '--target-blocks needs the synced coins and a backend' });
+        if (opts.include.length > 0 || opts.exclude.length > 0) throw new InvalidInputError('option.coin_control_conflict', '--include/--exclude select among synced coins; with --utxo you list the coins yourself');
+        const utxos = opts.utxo.map(parseUtxoSpec);
+        result = await withStore((ctx) => createSpend(ctx, wallet, { utxos, payments, feeRate }));
+      } else {
+        const targetBlocks = opts.targetBlocks === undefined ? undefined : parseIntegerOption('--target-blocks', opts.targetBlocks, 1, 1008);
+        result = await withStore(async (ctx) => {
+          const { backend } = await openWalletBackend(ctx, wallet);
+          try {
+            return await createChainSpend(ctx, wallet, backend, {
+              payments,
+              ...(feeRate === undefined ? {} : { feeRate }),
+              ...(targetBlocks === undefined ? {} : { targetBlocks }),
+              include: opts.include.map(parseOutpoint),
+              exclude: opts.exclude.map(parseOutpoint),
+            });
+          } finally {
+            await backend.close();
+          }
+        });
+      }
       const base64 = psbtToBase64(result.psbt);
       if (opts.json) emit(io, toJson({ psbt: base64, fee: result.fee, vsize: result.vsize, change: result.change }), opts.out);
       else emit(io, base64, opts.out);
