@@ -158,6 +158,7 @@ const SPECS: readonly RouteSpec[] = [
     unknown: [['unknown proposal', () => `${P(MISSING_ID)}/signatures`, 'proposal.not_found']],
   },
   { route: 'POST /v1/proposals/:proposalId/decline', who: 'signer', path: (fx) => `${P(fx.proposal.id)}/decline`, body: () => ({ reason: 'no' }), unknown: [['unknown proposal', () => `${P(MISSING_ID)}/decline`, 'proposal.not_found']] },
+  { route: 'POST /v1/proposals/:proposalId/replace', who: 'admin', path: (fx) => `${P(fx.proposal.id)}/replace`, body: () => ({ feeRate: 10 }), unknown: [['unknown proposal', () => `${P(MISSING_ID)}/replace`, 'proposal.not_found']] },
   { route: 'POST /v1/proposals/:proposalId/cancel', who: 'admin', path: (fx) => `${P(fx.proposal.id)}/cancel`, headers: ifMatch, unknown: [['unknown proposal', () => `${P(MISSING_ID)}/cancel`, 'proposal.not_found']] },
   { route: 'POST /v1/proposals/:proposalId/finalize', who: 'admin', path: (fx) => `${P(fx.proposal.id)}/finalize`, headers: ifMatch, unknown: [['unknown proposal', () => `${P(MISSING_ID)}/finalize`, 'proposal.not_found']] },
   { route: 'POST /v1/proposals/:proposalId/broadcast', who: 'admin', path: (fx) => `${P(fx.proposal.id)}/broadcast`, headers: ifMatch, unknown: [['unknown proposal', () => `${P(MISSING_ID)}/broadcast`, 'proposal.not_found']] },
@@ -402,6 +403,10 @@ function specificCases(): Case[] {
     body('POST /v1/proposals/:proposalId/decline', 'a JSON array', 400, 'request.invalid', () => ['no']),
     bad('POST /v1/proposals/:proposalId/decline', 'a cancelled proposal', 409, 'proposal.terminal', async ({ fx }) => ({ path: `${P(await cancelled(fx))}/decline`, body: {} })),
 
+    body('POST /v1/proposals/:proposalId/replace', 'feeRate as a string', 400, 'request.invalid', () => ({ feeRate: '10' })),
+    body('POST /v1/proposals/:proposalId/replace', 'feeRate missing', 400, 'request.invalid', () => ({})),
+    body('POST /v1/proposals/:proposalId/replace', 'feeRate zero', 400, 'request.invalid', () => ({ feeRate: 0 })),
+    body('POST /v1/proposals/:proposalId/replace', 'a proposal still collecting', 409, 'proposal.not_broadcast', () => ({ feeRate: 10 })),
     bad('POST /v1/proposals/:proposalId/cancel', 'If-Match missing', 428, 'precondition.required', () => ({ headers: {} })),
     bad('POST /v1/proposals/:proposalId/cancel', 'If-Match blank', 428, 'precondition.required', () => ({ headers: { 'if-match': '  ' } })),
     bad('POST /v1/proposals/:proposalId/cancel', 'If-Match stale', 412, 'proposal.stale', () => ({ headers: { 'if-match': STALE } })),

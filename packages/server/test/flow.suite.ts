@@ -205,5 +205,44 @@ export function defineFlowSuite(kind: StoreKind): void {
         await esplora.close();
       }
     });
+
+    it('RBF: a broadcast proposal is replaced at a higher fee by a new proposal signed again; once it is broadcast the original is superseded', async () => {
+      const { api, wallet, cosigners, users } = await setupWallet(server, 2, 3, `rbf-${kind}`);
+      const spend = buildSpend(wallet.descriptor, 'test', { inputs: 2, to: PAY_TO });
+      gateway.expect(spend.fundingTxid, spend.prevouts);
+      const signAll = async (id: string, who: readonly number[]) => {
+        let view: any;
+        for (const i of who) {
+          const me = client(server.url, users[i]!.token);
+          const psbt = (await me.get(`/v1/proposals/${id}/psbt`)).body.psbt as string;
+          view = (await me.post(`/v1/proposals/${id}/signatures`, { psbt: await cosigners[i]!.sign(psbt, wallet.descriptor, 'test') })).body.proposal;
+        }
+        return view;
+      };
+      const original = (await api.post(`/v1/wallets/${wallet.id}/proposals`, { psbt: spend.psbt })).body;
+      const ready = await signAll(String(original.id), [0, 1]);
+      const sent = await api.post(`/v1/proposals/${String(original.id)}/broadcast`, {}, { 'if-match': `"${String(ready.version)}"` });
+      expect(sent.body.state).toBe('broadcast');
+
+      const tooLow = await api.post(`/v1/proposals/${String(original.id)}/replace`, { feeRate: 1 });
+      expect(tooLow.status).toBe(422);
+      const replaced = await api.post(`/v1/proposals/${String(original.id)}/replace`, { feeRate: 12 });
+      expect(replaced.status, JSON.stringify(replaced.body)).toBe(201);
+      const bump = replaced.body;
+      expect(bump).toMatchObject({ state: 'collecting', signatureCount: 0 });
+      expect(BigInt(bump.review.fee)).toBeGreaterThan(BigInt(original.review.fee));
+      expect(bump.review.inputs.map((i: { txid: string; vout: number }) => `${i.txid}:${String(i.vout)}`).sort()).toEqual(
+        original.review.inputs.map((i: { txid: string; vout: number }) => `${i.txid}:${String(i.vout)}`).sort(),
+      );
+      expect(bump.review.outputs.find((o: { kind: string }) => o.kind === 'external')).toMatchObject({ address: PAY_TO, amount: '50000' });
+
+      const bumpReady = await signAll(String(bump.id), [1, 2]);
+      expect(bumpReady.state).toBe('ready');
+      const bumpSent = await api.post(`/v1/proposals/${String(bump.id)}/broadcast`, {}, { 'if-match': `"${String(bumpReady.version)}"` });
+      expect(bumpSent.status, JSON.stringify(bumpSent.body)).toBe(200);
+      expect(gateway.accepted.has(bumpSent.body.txid)).toBe(true);
+      expect((await api.get(`/v1/proposals/${String(original.id)}`)).body.state).toBe('superseded');
+      expect((await api.get(`/v1/wallets/${wallet.id}/audit/verify`)).body.ok).toBe(true);
+    });
   });
 }

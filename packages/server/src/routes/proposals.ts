@@ -14,6 +14,7 @@ import {
   listComments,
   listProposals,
   listSignatures,
+  replaceProposal,
   submitSignatures,
   type ProposalView,
 } from '@mofn/service';
@@ -183,6 +184,24 @@ export function registerProposalRoutes(app: FastifyInstance): void {
     async (request, reply) => {
       const p = await broadcastProposal(ctx, app.mofn.gateway, caller(request), pid(request), requireIfMatch(request));
       return withEtag(reply, p).send(p);
+    },
+  );
+
+  app.post(
+    '/proposals/:proposalId/replace',
+    {
+      schema: {
+        tags: ['proposals'],
+        summary: 'Propose a fee bump (RBF) of a broadcast, unconfirmed proposal: same inputs and payments, higher fee; needs M signatures again',
+        params: ProposalParams,
+        body: Type.Object({ feeRate: Type.Number({ exclusiveMinimum: 0, maximum: 100_000 }), memo: Type.Optional(Type.String({ maxLength: 1000 })) }, { additionalProperties: false }),
+        response: { 201: ProposalSchema, ...MUTATION_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body as { feeRate: number; memo?: string };
+      const p = await replaceProposal(ctx, caller(request), pid(request), b.feeRate, b.memo);
+      return withEtag(reply.code(201).header('location', `/v1/proposals/${p.id}`), p).send(p);
     },
   );
 

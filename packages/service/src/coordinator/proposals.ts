@@ -25,7 +25,7 @@ import {
   type SignatureEntry,
   type TransitionRecord,
 } from '@mofn/core';
-import { createBitcoinAdapter, parsePsbt, psbtToBase64, type BitcoinAdapter, type Psbt, type PsbtSummary } from '@mofn/bitcoin';
+import { createBitcoinAdapter, createRbfPsbt, parsePsbt, psbtToBase64, type BitcoinAdapter, type Psbt, type PsbtSummary } from '@mofn/bitcoin';
 import type { ServiceContext } from '../context.ts';
 import type { ProposalTable } from '../store/schema.ts';
 import { assertKnownOutpoints, rememberOutpoints } from '../outpoints.ts';
@@ -695,7 +695,8 @@ async function supersedeSiblings(tx: TxContext, walletId: string, id: string): P
     .execute();
   for (const o of others) {
     const l = await loadProposalRows(tx, o.proposal_id);
-    if (l === undefined || (l.proposal.state !== 'collecting' && l.proposal.state !== 'ready')) continue;
+    // A broadcast sibling is a transaction the new one replaced (RBF) or double-spent: it will never confirm.
+    if (l === undefined || (l.proposal.state !== 'collecting' && l.proposal.state !== 'ready' && l.proposal.state !== 'broadcast')) continue;
     const { proposal, record } = transition(l.proposal, 'supersede', SYSTEM_ACTOR, Math.max(tx.atMs, l.proposal.updatedAt));
     await saveState(tx, proposal);
     await recordTransition(tx, walletId, record, { by: id });
@@ -769,4 +770,26 @@ export async function listSignatures(ctx: ServiceContext, caller: Caller, id: st
   await loadForCaller(ctx, caller, id);
   const rows = await ctx.db.selectFrom('proposal_signatures').selectAll().where('proposal_id', '=', id).orderBy('input_index').orderBy('public_key').execute();
   return rows.map((r) => ({ input: r.input_index, publicKey: r.public_key, cosigner: r.cosigner, signature: r.signature, submittedBy: r.submitted_by, createdAt: r.created_at }));
+}
+
+/**
+ * Proposes a fee bump (BIP-125 replace-by-fee) of a broadcast, unconfirmed proposal: a new proposal
+ * spending the same inputs to the same payments at a higher fee rate, its change reduced. It needs
+ * M signatures again; once it is broadcast, the original becomes `superseded`.
+ * @throws ConflictError `proposal.not_broadcast`; InvalidInputError `proposal.prev_tx_required`,
+ *   and the fee-bump errors of createRbfPsbt (`bump.*`).
+ */
+export async function replaceProposal(ctx: ServiceContext, caller: Caller, id: string, feeRate: number, memo?: string): Promise<ProposalView> {
+  const { loaded, wallet, roles } = await loadForCaller(ctx, caller, id);
+  assertAllowed(roles, 'propose');
+  if (loaded.proposal.state !== 'broadcast' || loaded.row.final_tx === null) {
+    throw new ConflictError('proposal.not_broadcast', `proposal ${id} is ${loaded.proposal.state}: only a broadcast, unconfirmed proposal can be replaced by fee`, { details: { state: loaded.proposal.state } });
+  }
+  const payload = payloadOf(loaded.row);
+  const prevTxs = payload.inputs.map((i) => i.nonWitnessUtxo);
+  if (prevTxs.some((t) => t === undefined)) {
+    throw new InvalidInputError('proposal.prev_tx_required', 'the original proposal does not carry the previous transactions of its inputs', { hint: 'create proposals with non_witness_utxo (the full previous transaction) for every input' });
+  }
+  const bump = createRbfPsbt(wallet.deriver, { tx: Buffer.from(loaded.row.final_tx, 'hex'), prevTxs: prevTxs as Uint8Array[], feeRate });
+  return createProposal(ctx, caller, { walletId: wallet.view.id, psbt: psbtToBase64(bump.psbt), memo: memo ?? `fee bump of ${id} to ${String(feeRate)} sat/vB` });
 }
