@@ -4,7 +4,7 @@
  * instance at once (wallet locks for state changes, leases for deliveries).
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { deliverDueWebhooks, expireDueProposals, refreshConfirmations, type ChainGateway, type ServiceContext } from '@mofn/service';
+import { deliverDueWebhooks, expireDueProposals, refreshConfirmations, supersedeConflicted, type ChainGateway, type ServiceContext } from '@mofn/service';
 
 /** Options of {@link startJobs}. */
 export interface JobOptions {
@@ -44,7 +44,10 @@ export function startJobs(options: JobOptions): Jobs {
   });
   const chain = guard('chain', async () => {
     await expireDueProposals(ctx);
-    if (options.gateway !== undefined) await refreshConfirmations(ctx, options.gateway);
+    if (options.gateway !== undefined) {
+      await refreshConfirmations(ctx, options.gateway);
+      await supersedeConflicted(ctx, options.gateway);
+    }
   });
   let webhookBusy = false;
   let chainBusy = false;

@@ -4,9 +4,9 @@
  * cosigner's keystore, finalize, broadcast through a gateway that runs bitcore-lib's interpreter.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePsbt, psbtToBase64 } from '@mofn/bitcoin';
+import { extractTransaction, finalizePsbt, parsePsbt, psbtToBase64 } from '@mofn/bitcoin';
 import { createEsploraBackend } from '@mofn/bitcoin/backend';
-import { createBackendGateway, expireDueProposals, refreshConfirmations } from '@mofn/service';
+import { createBackendGateway, expireDueProposals, refreshConfirmations, supersedeConflicted } from '@mofn/service';
 import { ChainModel } from '../../../test/support/chain/model.ts';
 import { startEsploraServer } from '../../../test/support/chain/esploraServer.ts';
 import { verifyWithBitcore } from '../../../test/support/bitcore.ts';
@@ -243,6 +243,43 @@ export function defineFlowSuite(kind: StoreKind): void {
       expect(gateway.accepted.has(bumpSent.body.txid)).toBe(true);
       expect((await api.get(`/v1/proposals/${String(original.id)}`)).body.state).toBe('superseded');
       expect((await api.get(`/v1/wallets/${wallet.id}/audit/verify`)).body.ok).toBe(true);
+    });
+
+    it('a proposal whose input another transaction spent (seen through the backend) becomes superseded; its own transaction broadcast elsewhere does not count', async () => {
+      const model = new ChainModel();
+      const esplora = await startEsploraServer(model);
+      const chained = await startTestServer({ kind, gateway: createBackendGateway({ 'bitcoin:test': createEsploraBackend({ network: 'test', url: esplora.url }) }), shareWith: server });
+      try {
+        const { api, wallet, cosigners } = await setupWallet(chained, 2, 3, `conflict-${kind}`);
+        const gw = chained.app.mofn.gateway!;
+        const signTwice = async (psbt: string) => cosigners[1]!.sign(await cosigners[0]!.sign(psbt, wallet.descriptor, 'test'), wallet.descriptor, 'test');
+
+        // Proposal A's own transaction, finalized and broadcast outside mofn: not a conflict.
+        const a = buildSpend(wallet.descriptor, 'test', { inputs: 1, to: PAY_TO });
+        model.fund(a.fundingRaw);
+        const pa = (await api.post(`/v1/wallets/${wallet.id}/proposals`, { psbt: a.psbt })).body;
+        expect(model.submit(extractTransaction(finalizePsbt(parsePsbt(await signTwice(a.psbt)))).bytes).allowed).toBe(true);
+
+        // Proposal B's coin spent by a different transaction (another amount): B is superseded.
+        const b = buildSpend(wallet.descriptor, 'test', { inputs: 1, to: PAY_TO, firstIndex: 5 });
+        model.fund(b.fundingRaw);
+        model.mine();
+        const pb = (await api.post(`/v1/wallets/${wallet.id}/proposals`, { psbt: b.psbt })).body;
+        const other = parsePsbt(b.psbt);
+        const moved = { ...other, tx: { ...other.tx, outputs: other.tx.outputs.map((o, i) => (i === 0 ? { ...o, amount: o.amount - 1000n } : o)) } };
+        const conflicting = extractTransaction(finalizePsbt(parsePsbt(await signTwice(psbtToBase64(moved)))));
+        expect(model.submit(conflicting.bytes).allowed).toBe(true);
+
+        expect(await supersedeConflicted(chained.app.mofn.ctx, gw)).toBe(1);
+        expect((await api.get(`/v1/proposals/${String(pb.id)}`)).body.state).toBe('superseded');
+        expect((await api.get(`/v1/proposals/${String(pa.id)}`)).body.state).toBe('collecting');
+        const audit = (await api.get(`/v1/wallets/${wallet.id}/audit?limit=1000`)).body.items as { type: string; data: { to?: string; spentBy?: string } }[];
+        expect(audit.find((e) => e.data.to === 'superseded')?.data.spentBy).toBe(conflicting.txid);
+        expect(await supersedeConflicted(chained.app.mofn.ctx, gw)).toBe(0);
+      } finally {
+        await chained.close();
+        await esplora.close();
+      }
     });
   });
 }

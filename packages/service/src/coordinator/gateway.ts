@@ -4,6 +4,7 @@
  * transaction the node would refuse is reported without being sent.
  */
 import { InvalidInputError } from '@mofn/core';
+import { parseTransaction } from '@mofn/bitcoin';
 import { BackendError, describeBackend, type ChainBackend } from '@mofn/bitcoin/backend';
 import type { ChainGateway } from './proposals.ts';
 
@@ -27,6 +28,19 @@ export function createBackendGateway(backends: Readonly<Record<string, ChainBack
         }
       }
       return { txid: await backend.broadcast(bytes) };
+    },
+    async spenderOf(chain, outpoint) {
+      const backend = backendOf(chain);
+      const [history] = await backend.getHistories([Buffer.from(outpoint.script, 'hex')]);
+      const candidates = (history ?? []).map((h) => h.txid).filter((t) => t !== outpoint.txid);
+      if (candidates.length === 0) return undefined;
+      // The backend's bytes are checked against their txids by getTransactions, so the inputs read here are real.
+      const raws = await backend.getTransactions(candidates);
+      for (const [k, raw] of raws.entries()) {
+        const tx = parseTransaction(raw);
+        if (tx.inputs.some((i) => i.txid === outpoint.txid && i.vout === outpoint.vout)) return candidates[k];
+      }
+      return undefined;
     },
     async confirmations(chain, txid) {
       const [status] = await backendOf(chain).getTransactionStatuses([txid]);

@@ -111,6 +111,12 @@ export interface ChainGateway {
   broadcast(chain: string, rawTx: string): Promise<{ txid: string }>;
   /** Confirmations of a txid (0 in the mempool), or undefined when the backend does not know it. */
   confirmations(chain: string, txid: string): Promise<number | undefined>;
+  /**
+   * The txid of a transaction (in the mempool or the chain) that spends `outpoint`, whose output
+   * script is `script` (hex), or undefined when none is known. Optional: without it, proposals are
+   * superseded only by a sibling proposal's broadcast.
+   */
+  spenderOf?(chain: string, outpoint: { readonly txid: string; readonly vout: number; readonly script: string }): Promise<string | undefined>;
 }
 
 /** A wallet's adapter, cached per wallet id (wallets never change). */
@@ -792,4 +798,45 @@ export async function replaceProposal(ctx: ServiceContext, caller: Caller, id: s
   }
   const bump = createRbfPsbt(wallet.deriver, { tx: Buffer.from(loaded.row.final_tx, 'hex'), prevTxs: prevTxs as Uint8Array[], feeRate });
   return createProposal(ctx, caller, { walletId: wallet.view.id, psbt: psbtToBase64(bump.psbt), memo: memo ?? `fee bump of ${id} to ${String(feeRate)} sat/vB` });
+}
+
+/**
+ * Finds open proposals (collecting, ready, or broadcast but not confirmed) whose inputs a transaction
+ * other than their own has spent, and marks them `superseded`: their transaction can never confirm.
+ * Safe to run on every instance at once. Returns how many it superseded.
+ */
+export async function supersedeConflicted(ctx: ServiceContext, gateway: ChainGateway): Promise<number> {
+  if (gateway.spenderOf === undefined) return 0;
+  const open = await ctx.db
+    .selectFrom('proposals')
+    .select(['id', 'wallet_id', 'chain', 'payload', 'txid', 'state', 'review'])
+    .where('state', 'in', ['collecting', 'ready', 'broadcast'])
+    .limit(200)
+    .execute();
+  let n = 0;
+  for (const o of open) {
+    const payload = payloadOf(o);
+    // The proposal's own transaction, broadcast by anyone (its segwit txid is fixed before signing), is no conflict.
+    const own = new Set([o.txid, (JSON.parse(o.review) as ReviewView).txid]);
+    let conflict: string | undefined;
+    for (const [i, input] of payload.tx.inputs.entries()) {
+      const script = payload.inputs[i]?.witnessUtxo?.script;
+      if (script === undefined) continue;
+      const spender = await gateway.spenderOf(o.chain, { txid: input.txid, vout: input.vout, script: Buffer.from(script).toString('hex') });
+      if (spender !== undefined && !own.has(spender)) {
+        conflict = spender;
+        break;
+      }
+    }
+    if (conflict === undefined) continue;
+    await inWalletTx(ctx, o.wallet_id, async (tx) => {
+      const l = await loadProposalRows(tx, o.id);
+      if (l === undefined || !['collecting', 'ready', 'broadcast'].includes(l.proposal.state)) return;
+      const { proposal, record } = transition(l.proposal, 'supersede', SYSTEM_ACTOR, Math.max(tx.atMs, l.proposal.updatedAt));
+      await saveState(tx, proposal);
+      await recordTransition(tx, o.wallet_id, record, { spentBy: conflict });
+      n++;
+    });
+  }
+  return n;
 }
