@@ -14,7 +14,7 @@ import { registerLabelCommands } from './commands/labels.ts';
 /** Builds the `mofn` program; `io` receives all output (tests pass their own). */
 export function createProgram(io: Io = processIo): Command {
   const program = new Command('mofn')
-    .description('mofn: self-hosted M-of-N multisig coordinator (Bitcoin; Safe dev chain)')
+    .description('mofn: self-hosted M-of-N multisig coordinator (Bitcoin wallets, sync and broadcast, the coordinator server; Safe dev chain)')
     .version('0.1.0')
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
