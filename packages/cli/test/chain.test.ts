@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hdNodeFromSeed, parsePsbt, psbtToBase64, parseTransaction } from '@mofn/bitcoin';
 import { createContext, openStore, signSpend, loadWallet } from '@mofn/service';
-import { main } from '../src/main.ts';
-import type { Io } from '../src/io.ts';
+import { ok, run } from './run.ts';
 import { verifyWithBitcore } from '../../../test/support/bitcore.ts';
 import { ChainModel } from '../../../test/support/chain/model.ts';
 import { startEsploraServer, type EsploraServer } from '../../../test/support/chain/esploraServer.ts';
@@ -30,19 +29,6 @@ let esplora: EsploraServer;
 let electrum: ElectrumServer;
 let core: CoreServer;
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => (out += t.endsWith('\n') ? t : `${t}\n`), err: (t) => (err += t.endsWith('\n') ? t : `${t}\n`) };
-  const code = await main(['node', 'mofn', ...argv], io);
-  return { code, out, err };
-}
-
-async function ok(...argv: string[]): Promise<string> {
-  const r = await run(...argv);
-  if (r.code !== 0) throw new Error(`mofn ${argv.join(' ')} failed (${r.code}): ${r.err}`);
-  return r.out.trim();
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mofn-cli-chain-'));

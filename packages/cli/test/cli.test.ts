@@ -10,8 +10,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBase58check } from '@scure/base';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { main } from '../src/main.ts';
-import type { Io } from '../src/io.ts';
+import { ok, run } from './run.ts';
 import { verifyWithBitcore } from '../../../test/support/bitcore.ts';
 import { fundingTransaction } from '../../../test/support/funding.ts';
 
@@ -20,19 +19,6 @@ const repo = resolve(import.meta.dirname, '..', '..', '..');
 let dir: string;
 const saved = { home: process.env['MOFN_HOME'], password: process.env['MOFN_PASSWORD'] };
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => (out += t.endsWith('\n') ? t : `${t}\n`), err: (t) => (err += t.endsWith('\n') ? t : `${t}\n`) };
-  const code = await main(['node', 'mofn', ...argv], io);
-  return { code, out, err };
-}
-
-async function ok(...argv: string[]): Promise<string> {
-  const r = await run(...argv);
-  if (r.code !== 0) throw new Error(`mofn ${argv.join(' ')} failed (${r.code}): ${r.err}`);
-  return r.out.trim();
-}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mofn-cli-'));
