@@ -19,15 +19,14 @@
  *   add --json to print the numbers as JSON
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createContext, createToken, createUser, openStore, type Store } from '@mofn/service';
+import { createContext, createToken, createUser } from '@mofn/service';
 import { buildSpend, keystoreCosigner, type KeystoreCosigner } from '../../test/support/coordinator.ts';
 import { spawnServerProcess, type ServerProcess } from '../../test/support/serverProcess.ts';
+import { newStoreLocation } from '../../test/support/storeLocation.ts';
 
 /** Which store the server runs on. */
 export type BenchStore = 'sqlite' | 'postgres';
@@ -148,34 +147,6 @@ async function measure(server: ServerProcess, fn: (record: (ms: number) => void)
   };
 }
 
-/** A store for the server: SQLite in a temp home, or a fresh PostgreSQL database. */
-async function newStore(kind: BenchStore, pgUrl: string): Promise<{ home: string; databaseUrl?: string; open(): Promise<Store>; drop(): Promise<void> }> {
-  const home = mkdtempSync(join(tmpdir(), 'mofn-bench-'));
-  if (kind === 'sqlite') return { home, open: () => openStore({ home }), drop: () => Promise.resolve(rmSync(home, { recursive: true, force: true })) };
-  const name = `mofn_bench_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: pgUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(pgUrl);
-  u.pathname = `/${name}`;
-  const databaseUrl = u.toString();
-  return {
-    home,
-    databaseUrl,
-    open: () => openStore({ url: databaseUrl }),
-    async drop() {
-      const c = new pg.Client({ connectionString: pgUrl });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-      rmSync(home, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Runs `worker(i)` for each client at once. */
 async function allClients(clients: number, worker: (i: number) => Promise<void>): Promise<void> {
@@ -191,7 +162,7 @@ export async function runSubmitBench(options: SubmitBenchOptions): Promise<Submi
   const p1 = options.oneInputProposals ?? 40;
   const p20 = options.twentyInputProposals ?? 8;
   const pgUrl = options.pgUrl ?? process.env['MOFN_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const where = await newStore(options.store, pgUrl);
+  const where = await newStoreLocation(options.store, 'bench', pgUrl);
   let server: ServerProcess | undefined;
   const http = { current: undefined as ReturnType<typeof httpClient> | undefined };
   try {

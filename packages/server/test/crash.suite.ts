@@ -6,14 +6,11 @@
  * state and audit event together or not at all), and the audit chain must verify.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePsbt } from '@mofn/bitcoin';
-import { createContext, createToken, createUser, openStore, type Store } from '@mofn/service';
+import { createContext, createToken, createUser } from '@mofn/service';
 import { buildSpend, keystoreCosigner } from '../../../test/support/coordinator.ts';
+import { newStoreLocation, type StoreLocation } from '../../../test/support/storeLocation.ts';
 import { client } from '../../../test/support/server.ts';
 import { spawnServerProcess, type ServerProcess } from '../../../test/support/serverProcess.ts';
 import type { StoreKind } from '../../../test/support/server.ts';
@@ -24,49 +21,7 @@ const THRESHOLD = 3;
 const PROPOSALS = 40;
 const WORKERS = 6;
 
-/** Where the child's store lives, and how to open it from the test. */
-interface StoreLocation {
-  readonly home: string;
-  readonly databaseUrl?: string;
-  open(): Promise<Store>;
-  drop(): Promise<void>;
-}
-
-/**
- * SQLite in a temp home; PostgreSQL in a database of its own (created here and dropped after), so
- * the child needs nothing but MOFN_DATABASE_URL and shares nothing with other suites.
- */
-async function newLocation(kind: StoreKind): Promise<StoreLocation> {
-  const home = mkdtempSync(join(tmpdir(), 'mofn-crash-'));
-  if (kind === 'sqlite') {
-    return { home, open: () => openStore({ home }), drop: () => Promise.resolve(rmSync(home, { recursive: true, force: true })) };
-  }
-  const base = process.env['MOFN_TEST_PG_URL'];
-  if (base === undefined || base === '') throw new Error('MOFN_TEST_PG_URL is not set');
-  const name = `mofn_crash_${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
-  return {
-    home,
-    databaseUrl,
-    open: () => openStore({ url: databaseUrl }),
-    async drop() {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-      rmSync(home, { recursive: true, force: true });
-    },
-  };
-}
+const newLocation = (kind: StoreKind) => newStoreLocation(kind, 'crash');
 
 /** One planned submission. */
 interface Submission {
