@@ -194,6 +194,10 @@ export function defineFlowSuite(kind: StoreKind): void {
         const sent = await api.post(`/v1/proposals/${String(p.id)}/broadcast`, {}, { 'if-match': `"${String(p.version)}"` });
         expect(sent.status, JSON.stringify(sent.body)).toBe(200);
         expect(model.state(sent.body.txid)).toEqual({ state: 'mempool' });
+        // A second broadcast of the same transaction (a retry after a lost answer) is success, not a rejection.
+        const tx = chained.app.mofn.ctx;
+        const row = await tx.db.selectFrom('proposals').select('final_tx').where('id', '=', String(p.id)).executeTakeFirstOrThrow();
+        expect(await chained.app.mofn.gateway!.broadcast('bitcoin:test', row.final_tx!)).toEqual({ txid: sent.body.txid });
         const gw = chained.app.mofn.gateway!;
         expect(await refreshConfirmations(chained.app.mofn.ctx, gw)).toBe(0);
         model.mine();

@@ -4,7 +4,7 @@
  * transaction the node would refuse is reported without being sent.
  */
 import { InvalidInputError } from '@mofn/core';
-import { parseTransaction } from '@mofn/bitcoin';
+import { parseTransaction, transactionId } from '@mofn/bitcoin';
 import { BackendError, describeBackend, type ChainBackend } from '@mofn/bitcoin/backend';
 import type { ChainGateway } from './proposals.ts';
 
@@ -21,13 +21,25 @@ export function createBackendGateway(backends: Readonly<Record<string, ChainBack
     async broadcast(chain, rawTx) {
       const backend = backendOf(chain);
       const bytes = Buffer.from(rawTx, 'hex');
-      if (backend.testAccept !== undefined) {
-        const verdict = await backend.testAccept(bytes);
-        if (!verdict.allowed) {
-          throw new BackendError('backend.rejected', `${describeBackend(backend.label)}: the node would not accept the transaction: ${verdict.reason}`, { details: { reason: verdict.reason } });
+      const txid = transactionId(parseTransaction(bytes));
+      // Broadcasting is idempotent: a retry (after a lost answer, a reconnect, or a crash before the
+      // proposal was marked) finds the transaction already known, which is success, not a rejection.
+      const alreadyKnown = async (): Promise<boolean> => {
+        const [status] = await backend.getTransactionStatuses([txid]);
+        return status !== undefined && status.state !== 'unknown';
+      };
+      try {
+        if (backend.testAccept !== undefined) {
+          const verdict = await backend.testAccept(bytes);
+          if (!verdict.allowed) {
+            throw new BackendError('backend.rejected', `${describeBackend(backend.label)}: the node would not accept the transaction: ${verdict.reason}`, { details: { reason: verdict.reason } });
+          }
         }
+        return { txid: await backend.broadcast(bytes) };
+      } catch (e) {
+        if (e instanceof BackendError && e.code === 'backend.rejected' && (await alreadyKnown())) return { txid };
+        throw e;
       }
-      return { txid: await backend.broadcast(bytes) };
     },
     async spenderOf(chain, outpoint) {
       const backend = backendOf(chain);
