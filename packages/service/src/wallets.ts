@@ -172,6 +172,24 @@ const deriverCache = new Map<string, AddressDeriver>();
  * @throws NotFoundError `wallet.not_found`.
  */
 export async function loadWallet(ctx: ServiceContext, nameOrId: string): Promise<LoadedWallet> {
+  // A wallet never changes once stored (its id is the hash of its definition): cache it per store.
+  let cache = loadedCache.get(ctx.db);
+  if (cache === undefined) {
+    cache = new Map();
+    loadedCache.set(ctx.db, cache);
+  }
+  const hit = cache.get(nameOrId);
+  if (hit !== undefined) return hit;
+  const loaded = await readWallet(ctx, nameOrId);
+  if (cache.size > 1000) cache.clear();
+  cache.set(loaded.view.id, loaded);
+  cache.set(loaded.view.name, loaded);
+  return loaded;
+}
+
+const loadedCache = new WeakMap<object, Map<string, LoadedWallet>>();
+
+async function readWallet(ctx: ServiceContext, nameOrId: string): Promise<LoadedWallet> {
   const row = await ctx.db
     .selectFrom('wallets')
     .selectAll()

@@ -523,39 +523,45 @@ export function decodeCursor(cursor: string): [string, string] {
  *   `signature.none`; ForbiddenError `signature.not_your_key`, `auth.forbidden`.
  */
 export async function submitSignatures(ctx: ServiceContext, caller: Caller, id: string, psbtText: string | Uint8Array, ifMatch?: string): Promise<SubmitResult> {
-  const { loaded, wallet, roles } = await loadForCaller(ctx, caller, id);
+  // The hot path of the coordinator: one read before the lock (the immutable payload and the wallet
+  // are cached), the merge under the lock, and the answer built from the state the lock saw.
+  const head = await ctx.db.selectFrom('proposals').selectAll().where('id', '=', id).executeTakeFirst();
+  if (head === undefined) throw notFound(id);
+  const roles = await rolesOrHide(ctx, head.wallet_id, caller, () => notFound(id));
   assertAllowed(roles, 'sign');
+  const wallet = await loadWallet(ctx, head.wallet_id);
   const adapter = adapterOf(wallet);
-  const payload = payloadOf(loaded.row);
+  const payload = payloadOf(head);
   const entries = adapter.signaturesOf(payload, parsePsbt(psbtText));
-  const recorded = new Set(loaded.proposal.signatures.map((s) => `${String(s.input)}:${s.publicKey}:${s.signature}`));
-  const mine = new Set(roles.filter((r) => r.role === 'signer').map((r) => r.cosigner));
-  const fresh = entries.filter((e) => !recorded.has(`${String(e.input)}:${e.publicKey}:${e.signature}`));
-  const foreign = fresh.find((e) => !mine.has(e.cosigner));
-  if (foreign !== undefined) {
-    throw new ForbiddenError('signature.not_your_key', `the PSBT carries a new signature of cosigner ${foreign.cosigner}, for which you hold no signer role`, {
-      details: { cosigner: foreign.cosigner },
-      hint: 'each cosigner submits only their own signatures',
-    });
-  }
   if (entries.length === 0) throw new InvalidInputError('signature.none', 'the submitted PSBT carries no signatures', { hint: 'sign the proposal PSBT first' });
-  assertVerified(adapter, payload, fresh);
-  const result = await inWalletTx(ctx, loaded.row.wallet_id, async (tx) => {
+  const mine = new Set(roles.filter((r) => r.role === 'signer').map((r) => r.cosigner));
+  // Signatures of other cosigners are accepted only if already recorded (a re-uploaded combined PSBT): checked under the lock.
+  assertVerified(adapter, payload, entries.filter((e) => mine.has(e.cosigner)));
+  const signatureKey = (e: SignatureEntry): string => `${String(e.input)}:${e.publicKey}:${e.signature}`;
+  const result = await inWalletTx(ctx, head.wallet_id, async (tx) => {
     const now = await loadProposalRows(tx, id);
     if (now === undefined) throw notFound(id);
     assertIfMatch(now.proposal.version, ifMatch);
+    const recorded = new Set(now.proposal.signatures.map(signatureKey));
+    const fresh = entries.filter((e) => !recorded.has(signatureKey(e)));
+    const foreign = fresh.find((e) => !mine.has(e.cosigner));
+    if (foreign !== undefined) {
+      throw new ForbiddenError('signature.not_your_key', `the PSBT carries a new signature of cosigner ${foreign.cosigner}, for which you hold no signer role`, {
+        details: { cosigner: foreign.cosigner },
+        hint: 'each cosigner submits only their own signatures',
+      });
+    }
     const expired = await expireIfDue(tx, now.row.wallet_id, now.proposal);
     if (expired !== undefined) return { expired };
     const before = now.proposal.signatures.length;
     let p = await mergeVerified(tx, now.row.wallet_id, now.proposal, fresh, caller.userId);
     const added = p.signatures.length - before;
     p = await settle(tx, now.row.wallet_id, p);
-    return { added, proposal: p };
+    return { added, proposal: p, row: now.row };
   });
   if ('expired' in result) throw expiredError(id);
-  const after = await inSnapshot(ctx, (trx) => loadProposalRows({ trx }, id));
-  if (after === undefined) throw notFound(id);
-  return { proposal: viewOf(after.row, after.proposal, wallet), added: result.added, duplicates: entries.length - result.added };
+  const row: ProposalTable = { ...result.row, state: result.proposal.state, version: result.proposal.version, updated_at: new Date(result.proposal.updatedAt).toISOString() };
+  return { proposal: viewOf(row, result.proposal, wallet), added: result.added, duplicates: entries.length - result.added };
 }
 
 async function expireIfDue(tx: TxContext, walletId: string, p: Proposal): Promise<Proposal | undefined> {
