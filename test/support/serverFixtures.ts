@@ -41,6 +41,9 @@ const TABLES = {
   chain_txs: true,
   chain_utxos: true,
   chain_addresses: true,
+  safes: true,
+  safe_proposals: true,
+  safe_signatures: true,
 } as const satisfies Record<keyof Database, true>;
 
 /** A store table name. */

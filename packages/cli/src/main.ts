@@ -10,6 +10,7 @@ import { registerServerCommands } from './commands/server.ts';
 import { registerProposalCommands } from './commands/proposal.ts';
 import { registerChainCommands } from './commands/chain.ts';
 import { registerLabelCommands } from './commands/labels.ts';
+import { registerSafeCommands } from './commands/safe.ts';
 
 /** Builds the `mofn` program; `io` receives all output (tests pass their own). */
 export function createProgram(io: Io = processIo): Command {
@@ -28,6 +29,7 @@ export function createProgram(io: Io = processIo): Command {
   registerProposalCommands(program, io);
   registerChainCommands(program, io);
   registerLabelCommands(program, io);
+  registerSafeCommands(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     cmd.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

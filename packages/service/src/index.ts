@@ -7,3 +7,4 @@ export * from './outpoints.ts';
 export * from './spend.ts';
 export * from './coordinator/index.ts';
 export * from './chain/index.ts';
+export * from './safe/index.ts';

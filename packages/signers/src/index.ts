@@ -20,3 +20,5 @@ export type { WriteKeystoreOptions } from './keystoreFile.ts';
 export type { BitcoinSigner, SignerKind, SignPsbtContext } from './port.ts';
 export { createKeystoreSigner } from './keystoreSigner.ts';
 export type { KeystoreSignerOptions } from './keystoreSigner.ts';
+export { ethereumKeyPath, formatEthereumKeyPath, publicKeyToEthereumAddress, deriveEthereumAddress, deriveEthereumPrivateKey, deriveEthereumAccount, createEthereumKeySigner } from './ethereumKey.ts';
+export type { SafeTxSigner } from './ethereumKey.ts';

@@ -297,6 +297,55 @@ const migrations: Record<string, Migration> = {
       for (const t of ['chain_addresses', 'chain_utxos', 'chain_txs', 'chain_syncs', 'chain_backends']) await db.schema.dropTable(t).execute();
     },
   },
+  '0004_safes': {
+    async up(db: Kysely<unknown>) {
+      // Safes by local name; one row per (chain, address) so a Safe is never stored twice under two names.
+      await db.schema
+        .createTable('safes')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('chain_id', 'integer', (c) => c.notNull())
+        .addColumn('rpc_url', 'text', (c) => c.notNull())
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('singleton', 'text', (c) => c.notNull())
+        .addColumn('owners', 'text', (c) => c.notNull())
+        .addColumn('threshold', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('safes_chain_address', ['chain_id', 'address'])
+        .execute();
+      // A SafeTx proposal; seq numbers proposals within their Safe (the ID users type).
+      await db.schema
+        .createTable('safe_proposals')
+        .addColumn('safe_name', 'text', (c) => c.notNull().references('safes.name').onDelete('cascade'))
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('safe_tx_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('tx', 'text', (c) => c.notNull())
+        .addColumn('meta', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('exec_tx_hash', 'text')
+        .addColumn('gas_used', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('safe_proposals_pk', ['safe_name', 'seq'])
+        .execute();
+      // At most one signature per (SafeTx hash, owner): the primary key enforces it.
+      await db.schema
+        .createTable('safe_signatures')
+        .addColumn('safe_tx_hash', 'text', (c) => c.notNull().references('safe_proposals.safe_tx_hash').onDelete('cascade'))
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('safe_signatures_pk', ['safe_tx_hash', 'owner'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const t of ['safe_signatures', 'safe_proposals', 'safes']) await db.schema.dropTable(t).execute();
+    },
+  },
 };
 
 /** Provides the built-in migrations to kysely's Migrator. */

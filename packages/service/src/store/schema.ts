@@ -26,6 +26,9 @@ export interface Database {
   chain_txs: ChainTxTable;
   chain_utxos: ChainUtxoTable;
   chain_addresses: ChainAddressTable;
+  safes: SafeTable;
+  safe_proposals: SafeProposalTable;
+  safe_signatures: SafeSignatureTable;
 }
 
 /** A wallet definition. Immutable once written: `id` is the hash of `descriptor`. */
@@ -301,4 +304,53 @@ export interface ChainAddressTable {
   tx_count: number;
   /** 1 when paid by more than one transaction. */
   reused: number;
+}
+
+/** A Safe known by a local name: where it lives (chain, RPC URL, address) and its configuration when stored. */
+export interface SafeTable {
+  name: string;
+  chain_id: number;
+  rpc_url: string;
+  /** EIP-55 checksummed. */
+  address: string;
+  version: string;
+  /** The allow-listed singleton (master copy) address the proxy runs. */
+  singleton: string;
+  /** JSON array of owner addresses as last read from the chain. */
+  owners: string;
+  threshold: number;
+  created_at: string;
+}
+
+/** A SafeTx proposal. `tx` is the SafeTx as JSON (amounts as decimal strings); `safe_tx_hash` is recomputed by mofn. */
+export interface SafeProposalTable {
+  safe_name: string;
+  seq: number;
+  safe_tx_hash: string;
+  /** Decimal text. */
+  nonce: string;
+  /** eth | erc20 | call | batch | add_owner | remove_owner | swap_owner | threshold | reject */
+  kind: string;
+  tx: string;
+  /** JSON of display facts gathered when proposed (token symbol and decimals, function signature). */
+  meta: string;
+  /** open | executed | superseded */
+  state: string;
+  exec_tx_hash: string | null;
+  gas_used: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One owner's verified signature of a SafeTx; the key (safe_tx_hash, owner) allows one per owner. */
+export interface SafeSignatureTable {
+  safe_tx_hash: string;
+  owner: string;
+  /** eip712 | eth_sign | approved_hash | contract */
+  kind: string;
+  /** 0x hex as exchanged (65 bytes, or the standalone contract-signature form). */
+  signature: string;
+  /** keystore | file */
+  source: string;
+  created_at: string;
 }
