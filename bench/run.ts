@@ -13,7 +13,8 @@
  *   npm run bench                       full run (1 warm-up + 5 measured runs each)
  *   npm run bench -- --quick            1 warm-up + 2 runs, no bitcoinjs-lib at 700 inputs
  *   npm run bench -- --only W1,W4       some workloads only (also SYNC: wallet sync over loopback Electrum,
- *                                       SERVER: verified signature submissions vs /healthz, SQLite and PostgreSQL)
+ *                                       SERVER: verified signature submissions vs /healthz, SQLite and PostgreSQL,
+ *                                       SAFE: execTransaction gas, mofn vs protocol-kit, on anvil)
  *   npm run bench -- --libs mofn,scure  some libraries only (mofn, bitcoinjs, caravan, scure)
  *   npm run bench -- --runs 7 --warmup 2
  */
@@ -29,7 +30,7 @@ const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const rootDir = path.dirname(benchDir);
 
 type WorkloadId = 'W1' | 'W2' | 'W4';
-const SYSTEM_IDS = ['SYNC', 'SERVER'] as const;
+const SYSTEM_IDS = ['SYNC', 'SERVER', 'SAFE'] as const;
 type SystemId = (typeof SYSTEM_IDS)[number];
 type LibId = 'mofn' | 'bitcoinjs' | 'caravan' | 'scure';
 
@@ -116,7 +117,7 @@ function parseOptions(argv: readonly string[]): Options {
   let runs: number | undefined;
   let quick = false;
   let only: Set<WorkloadId> = new Set(['W1', 'W2', 'W4']);
-  let system: Set<SystemId> = new Set(['SYNC', 'SERVER']);
+  let system: Set<SystemId> = new Set(['SYNC', 'SERVER', 'SAFE']);
   let libs: Set<LibId> = new Set(['mofn', 'bitcoinjs', 'caravan', 'scure']);
   let timeoutMs = 10 * 60_000;
   const value = (i: number, flag: string): string => {
@@ -152,7 +153,7 @@ function parseOptions(argv: readonly string[]): Options {
         break;
       case '--only': {
         const ids = take().split(',').map((s) => s.trim().toUpperCase());
-        for (const id of ids) if (!(id in WORKLOADS) && !(SYSTEM_IDS as readonly string[]).includes(id)) throw new UsageError(`--only: unknown workload ${id} (W1, W2, W4, SYNC, SERVER)`);
+        for (const id of ids) if (!(id in WORKLOADS) && !(SYSTEM_IDS as readonly string[]).includes(id)) throw new UsageError(`--only: unknown workload ${id} (W1, W2, W4, SYNC, SERVER, SAFE)`);
         only = new Set(ids.filter((id) => id in WORKLOADS) as WorkloadId[]);
         system = new Set(ids.filter((id) => (SYSTEM_IDS as readonly string[]).includes(id)) as SystemId[]);
         break;
@@ -597,6 +598,7 @@ async function runSystemWorkloads(options: Options): Promise<void> {
   const scripts: [SystemId, string, string[]][] = [
     ['SYNC', 'sync/electrum.ts', []],
     ['SERVER', 'server/submit.ts', ['--store', 'sqlite']],
+    ['SAFE', 'safe/gas.ts', []],
   ];
   const pg = process.env['MOFN_TEST_PG_URL'] ?? process.env['MOFN_BENCH_PG_URL'];
   if (pg !== undefined && pg !== '') scripts.push(['SERVER', 'server/submit.ts', ['--store', 'postgres']]);
