@@ -6,10 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { InvalidInputError, isMofnError } from '@mofn/core';
-import { parseNetwork } from '@mofn/bitcoin';
-import { createElectrumBackend, createEsploraBackend, type ChainBackend } from '@mofn/bitcoin/backend';
-import { createBackendGateway, createContext, createToken, createUser, defaultHome, listUsers, type ChainGateway } from '@mofn/service';
+import { isMofnError } from '@mofn/core';
+import { createContext, createToken, createUser, defaultHome, listUsers } from '@mofn/service';
 import { startServer } from './server.ts';
 
 const USAGE = `usage: mofn serve [--host 127.0.0.1] [--port 8420]
@@ -18,23 +16,9 @@ Serves the coordinator's REST API under /v1 (docs at /docs, OpenAPI at /v1/opena
 Environment: MOFN_HOME (SQLite store and server key, default ~/.mofn), MOFN_DATABASE_URL
 (postgres://... instead of SQLite), MOFN_DATABASE_SCHEMA, MOFN_REDIS_URL (shared rate limits),
 MOFN_SECRET_KEY (64 hex; the same on every instance), MOFN_LOG_LEVEL (default info).
-Broadcast and confirmations: MOFN_BITCOIN_NETWORK (main|test|signet|regtest, default main) with
-MOFN_ESPLORA_URL (an Esplora API; the public mempool.space one for main/test/signet when set to
-"default") or MOFN_ELECTRUM_URL (ssl://host:port or tcp://host:port).`;
-
-/** The chain gateway the environment configures, if any. */
-function gatewayFromEnv(env: NodeJS.ProcessEnv): ChainGateway | undefined {
-  const network = parseNetwork(env['MOFN_BITCOIN_NETWORK'] ?? 'main');
-  const esplora = env['MOFN_ESPLORA_URL'];
-  const electrum = env['MOFN_ELECTRUM_URL'];
-  if (esplora !== undefined && esplora !== '' && electrum !== undefined && electrum !== '') {
-    throw new InvalidInputError('backend.bad_config', 'set MOFN_ESPLORA_URL or MOFN_ELECTRUM_URL, not both');
-  }
-  let backend: ChainBackend | undefined;
-  if (esplora !== undefined && esplora !== '') backend = createEsploraBackend({ network, ...(esplora === 'default' ? {} : { url: esplora }) });
-  else if (electrum !== undefined && electrum !== '') backend = createElectrumBackend({ url: electrum });
-  return backend === undefined ? undefined : createBackendGateway({ [`bitcoin:${network}`]: backend });
-}
+Broadcast and confirmations use each wallet's backend as \`mofn backend set\` configured it (per wallet,
+per network, global), else MOFN_ESPLORA_URL or MOFN_ELECTRUM_URL, else the network's public Esplora
+(mempool.space; regtest needs a setting). MOFN_RPC_PASSWORD for a Bitcoin Core backend.`;
 
 /** Runs the server until SIGINT/SIGTERM; returns the exit code. */
 export async function serverMain(argv: readonly string[]): Promise<number> {
@@ -55,8 +39,7 @@ export async function serverMain(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
-    const gateway = gatewayFromEnv(process.env);
-    const server = await startServer({ host: values.host ?? '127.0.0.1', port, ...(gateway === undefined ? {} : { gateway }), logger: { level: process.env['MOFN_LOG_LEVEL'] ?? 'info', redact: ['req.headers.authorization'] } });
+    const server = await startServer({ host: values.host ?? '127.0.0.1', port, logger: { level: process.env['MOFN_LOG_LEVEL'] ?? 'info', redact: ['req.headers.authorization'] } });
     const log = server.app.log;
     log.info({ url: server.url, store: server.store.location, docs: `${server.url}/docs` }, 'mofn coordinator listening');
     const ctx = createContext(server.store);

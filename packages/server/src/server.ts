@@ -3,7 +3,7 @@
  * listen, and shut down cleanly on SIGINT/SIGTERM.
  */
 import { Redis } from 'ioredis';
-import { openStore, type ChainGateway, type Store } from '@mofn/service';
+import { createContext, createWalletBackendGateway, openStore, type ChainGateway, type Store } from '@mofn/service';
 import { buildApp, type AppOptions } from './app.ts';
 import { startJobs, type Jobs } from './jobs.ts';
 import { loadServerKey, webhookSecret } from './secrets.ts';
@@ -21,6 +21,7 @@ export interface StartServerOptions {
   readonly databaseSchema?: string;
   /** Redis URL for shared rate limits; default $MOFN_REDIS_URL. */
   readonly redisUrl?: string;
+  /** Chain backends; default: each wallet's configured backend (`mofn backend set`, env, public Esplora). */
   readonly gateway?: ChainGateway;
   readonly logger?: AppOptions['logger'];
   readonly rateLimit?: AppOptions['rateLimit'];
@@ -53,10 +54,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const redisUrl = options.redisUrl ?? process.env['MOFN_REDIS_URL'];
   const redis = redisUrl !== undefined && redisUrl !== '' ? new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }) : undefined;
   redis?.on('error', () => undefined);
+  const gateway = options.gateway ?? createWalletBackendGateway(createContext(store));
   const app = await buildApp({
     store,
     serverKey,
-    ...(options.gateway === undefined ? {} : { gateway: options.gateway }),
+    gateway,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(redis === undefined ? {} : { redis }),
     ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),
@@ -66,7 +68,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ? undefined
       : startJobs({
           ctx: app.mofn.ctx,
-          gateway: options.gateway,
+          gateway,
           secretFor: (id) => webhookSecret(serverKey, id),
           log: app.log,
           ...(options.webhookIntervalMs === undefined ? {} : { webhookIntervalMs: options.webhookIntervalMs }),
@@ -83,6 +85,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       closed = true;
       await jobs?.stop();
       await app.close();
+      await gateway.close?.();
       redis?.disconnect();
       await store.close();
     },

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractTransaction, finalizePsbt, parsePsbt, psbtToBase64 } from '@mofn/bitcoin';
 import { createEsploraBackend } from '@mofn/bitcoin/backend';
-import { createBackendGateway, expireDueProposals, refreshConfirmations, supersedeConflicted } from '@mofn/service';
+import { createBackendGateway, createWalletBackendGateway, expireDueProposals, refreshConfirmations, setBackend, supersedeConflicted } from '@mofn/service';
 import { ChainModel } from '../../../test/support/chain/model.ts';
 import { startEsploraServer } from '../../../test/support/chain/esploraServer.ts';
 import { verifyWithBitcore } from '../../../test/support/bitcore.ts';
@@ -282,6 +282,35 @@ export function defineFlowSuite(kind: StoreKind): void {
         expect(await supersedeConflicted(chained.app.mofn.ctx, gw)).toBe(0);
       } finally {
         await chained.close();
+        await esplora.close();
+      }
+    });
+
+    it("broadcasts through the wallet's own configured backend (mofn backend set --wallet), opened on first use", async () => {
+      const model = new ChainModel();
+      const esplora = await startEsploraServer(model);
+      const ctx = server.app.mofn.ctx;
+      const gateway = createWalletBackendGateway(ctx, { env: {} });
+      const chained = await startTestServer({ kind, gateway, shareWith: server });
+      try {
+        const { api, wallet, cosigners, users } = await setupWallet(chained, 2, 3, `own-backend-${kind}`);
+        // Without a setting the regtest-less default is the public Esplora of the network: configure this wallet's own.
+        await setBackend(ctx, { wallet: wallet.id, kind: 'esplora', url: esplora.url });
+        const spend = buildSpend(wallet.descriptor, 'test', { inputs: 1, to: PAY_TO });
+        model.fund(spend.fundingRaw);
+        let p = (await api.post(`/v1/wallets/${wallet.id}/proposals`, { psbt: spend.psbt })).body;
+        for (const i of [0, 2]) {
+          const me = client(chained.url, users[i]!.token);
+          const psbt = (await me.get(`/v1/proposals/${String(p.id)}/psbt`)).body.psbt as string;
+          p = (await me.post(`/v1/proposals/${String(p.id)}/signatures`, { psbt: await cosigners[i]!.sign(psbt, wallet.descriptor, 'test') })).body.proposal;
+        }
+        const sent = await api.post(`/v1/proposals/${String(p.id)}/broadcast`, {}, { 'if-match': `"${String(p.version)}"` });
+        expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+        expect(model.state(sent.body.txid)).toEqual({ state: 'mempool' });
+        expect(esplora.stats.messages).toBeGreaterThan(0);
+      } finally {
+        await chained.close();
+        await gateway.close?.();
         await esplora.close();
       }
     });

@@ -4,4 +4,4 @@ export * from './idempotency.ts';
 export * from './outbox.ts';
 export * from './proposals.ts';
 export { inTx, inWalletTx, newId, type TxContext } from './tx.ts';
-export { createBackendGateway } from './gateway.ts';
+export { createBackendGateway, createWalletBackendGateway } from './gateway.ts';

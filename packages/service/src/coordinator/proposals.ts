@@ -105,18 +105,23 @@ export interface SubmitResult {
   readonly duplicates: number;
 }
 
-/** The chain-side operations the coordinator needs (a backend per chain). */
+/**
+ * The chain-side operations the coordinator needs. `walletId` names the wallet whose backend to use
+ * (gateways with one backend per chain ignore it).
+ */
 export interface ChainGateway {
   /** Sends a raw transaction; returns its txid. */
-  broadcast(chain: string, rawTx: string): Promise<{ txid: string }>;
+  broadcast(chain: string, rawTx: string, walletId?: string): Promise<{ txid: string }>;
   /** Confirmations of a txid (0 in the mempool), or undefined when the backend does not know it. */
-  confirmations(chain: string, txid: string): Promise<number | undefined>;
+  confirmations(chain: string, txid: string, walletId?: string): Promise<number | undefined>;
   /**
    * The txid of a transaction (in the mempool or the chain) that spends `outpoint`, whose output
    * script is `script` (hex), or undefined when none is known. Optional: without it, proposals are
    * superseded only by a sibling proposal's broadcast.
    */
-  spenderOf?(chain: string, outpoint: { readonly txid: string; readonly vout: number; readonly script: string }): Promise<string | undefined>;
+  spenderOf?(chain: string, outpoint: { readonly txid: string; readonly vout: number; readonly script: string }, walletId?: string): Promise<string | undefined>;
+  /** Releases the backends (connections) the gateway opened. */
+  close?(): Promise<void>;
 }
 
 /** A wallet's adapter, cached per wallet id (wallets never change). */
@@ -674,7 +679,7 @@ export async function broadcastProposal(ctx: ServiceContext, gateway: ChainGatew
     if (e instanceof PreconditionFailedError) return finalizeProposal(ctx, caller, id, '*');
     throw e;
   });
-  const sent = await gateway.broadcast(loaded.row.chain, fin.hex);
+  const sent = await gateway.broadcast(loaded.row.chain, fin.hex, loaded.row.wallet_id);
   if (sent.txid !== fin.txid) {
     throw new ConflictError('backend.txid_mismatch', `the backend reported txid ${sent.txid} for transaction ${fin.txid}`);
   }
@@ -735,7 +740,7 @@ export async function refreshConfirmations(ctx: ServiceContext, gateway: ChainGa
   let n = 0;
   for (const o of open) {
     if (o.txid === null) continue;
-    const confirmations = await gateway.confirmations(o.chain, o.txid);
+    const confirmations = await gateway.confirmations(o.chain, o.txid, o.wallet_id);
     if (confirmations === undefined || confirmations < 1) continue;
     await inWalletTx(ctx, o.wallet_id, async (tx) => {
       const l = await loadProposalRows(tx, o.id);
@@ -828,7 +833,7 @@ export async function supersedeConflicted(ctx: ServiceContext, gateway: ChainGat
     for (const [i, input] of payload.tx.inputs.entries()) {
       const script = payload.inputs[i]?.witnessUtxo?.script;
       if (script === undefined) continue;
-      const spender = await gateway.spenderOf(o.chain, { txid: input.txid, vout: input.vout, script: Buffer.from(script).toString('hex') });
+      const spender = await gateway.spenderOf(o.chain, { txid: input.txid, vout: input.vout, script: Buffer.from(script).toString('hex') }, o.wallet_id);
       if (spender !== undefined && !own.has(spender)) {
         conflict = spender;
         break;
