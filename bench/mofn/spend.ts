@@ -67,6 +67,8 @@ export function runSpend(m: Mofn, fx: SpendFixture): RunOutput & { readonly raw:
     rbf: true,
     locktime: LOCKTIME,
     coinSelection: 'all',
+    // 800 inputs (the scaling target) weigh ~447,000 WU, above the 400,000 WU standardness limit createPsbt enforces by default.
+    maxWeight: 500_000,
   });
   const unsigned = psbt.serializePsbt(created.psbt);
   timer.lap('build');
