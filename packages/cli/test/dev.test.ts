@@ -7,18 +7,10 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startDevChain } from '@mofn/ethereum';
-import { main } from '../src/main.ts';
-import type { Io } from '../src/io.ts';
+import { run } from './run.ts';
 
 const bin = join(resolve(import.meta.dirname, '..'), 'bin', 'mofn.js');
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) };
-  const code = await main(['node', 'mofn', ...argv], io);
-  return { code, out, err };
-}
 
 describe('mofn dev', () => {
   it('chain: starts, deploys the singletons, serves JSON-RPC, and stops on SIGTERM', async () => {

@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeystore, writeKeystore } from '@mofn/signers';
-import { main } from '../src/main.ts';
-import type { Io } from '../src/io.ts';
+import { run as runCli, type RunResult } from './run.ts';
 import { verifyWithBitcore } from '../../../test/support/bitcore.ts';
 import { BitcoreGateway, buildSpend, keystoreCosigner } from '../../../test/support/coordinator.ts';
 import { client, startTestServer, type TestServer } from '../../../test/support/server.ts';
@@ -18,14 +17,11 @@ let dir: string;
 const gateway = new BitcoreGateway();
 const saved = { ...process.env };
 
-async function run(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) };
+/** Runs `mofn ...argv` with `env` set for the call only. */
+async function run(env: Record<string, string>, ...argv: string[]): Promise<RunResult> {
   Object.assign(process.env, env);
   try {
-    const code = await main(['node', 'mofn', ...argv], io);
-    return { code, out, err };
+    return await runCli(...argv);
   } finally {
     for (const k of Object.keys(env)) {
       if (saved[k] === undefined) Reflect.deleteProperty(process.env, k);

@@ -9,21 +9,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '@mofn/service';
-import { main } from '../src/main.ts';
-import type { Io } from '../src/io.ts';
+import { run } from './run.ts';
 import { testCosigner } from '../../../test/support/cosigners.ts';
 
 const bin = join(resolve(import.meta.dirname, '..'), 'bin', 'mofn.js');
 let home: string;
 const saved = process.env['MOFN_HOME'];
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) };
-  const code = await main(['node', 'mofn', ...argv], io);
-  return { code, out, err };
-}
 
 beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), 'mofn-cli-srv-'));
