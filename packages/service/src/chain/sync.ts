@@ -6,7 +6,7 @@
 import { NotReadyError } from '@mofn/core';
 import type { Branch } from '@mofn/bitcoin';
 import type { ChainBackend } from '@mofn/bitcoin/backend';
-import { syncWallet, type SyncProgress } from '@mofn/bitcoin/sync';
+import { syncWallet, type SyncProgress, type WalletTransaction } from '@mofn/bitcoin/sync';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ServiceContext } from '../context.ts';
 import { loadWallet, type LoadedWallet } from '../wallets.ts';
@@ -232,17 +232,8 @@ export async function getStoredBalance(ctx: ServiceContext, walletName: string):
   return { confirmed, unconfirmed, total: confirmed + unconfirmed, frozen, utxos: utxos.length, tipHeight: sync.tipHeight, syncedAt: sync.syncedAt, nextReceiveIndex: sync.nextReceiveIndex };
 }
 
-/** A transaction of the stored history. */
-export interface StoredTransaction {
-  readonly txid: string;
-  readonly height: number;
-  readonly confirmations: number;
-  readonly received: bigint;
-  readonly sent: bigint;
-  /** received - sent (the fee is part of an outgoing net). */
-  readonly net: bigint;
-  readonly fee?: bigint;
-  readonly vsize: number;
+/** A transaction of the stored history: the synced one plus what the store adds. */
+export interface StoredTransaction extends WalletTransaction {
   /** fee / vsize, when the fee is known. */
   readonly feeRate?: number;
   /** It touches an address that was paid more than once. */
