@@ -13,7 +13,7 @@ import * as bitcoin from 'bitcoinjs-lib';
 import * as ecc from 'tiny-secp256k1';
 import http from 'node:http';
 import type net from 'node:net';
-import { createFaults, createStats, sleep, takeFault, type Faults, type ServerStats } from './faults.ts';
+import { createFaults, createStats, listenTracked, sendOrCut, sleep, takeFault, type Faults, type ServerStats } from './faults.ts';
 import type { ChainModel } from './model.ts';
 
 export interface CoreServer {
@@ -279,25 +279,11 @@ export async function startCoreServer(model: ChainModel, credentials: { user: st
           if (failed) status = (reply['error'] as { code: number }).code === -32601 ? 404 : 500;
         }
         const text = malformed ? '[{"result": oops' : JSON.stringify(out);
-        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-        if (disconnect) {
-          res.write(text.slice(0, Math.floor(text.length / 2)), () => res.socket?.destroy());
-          return;
-        }
-        res.end(text);
+        sendOrCut(res, status, 'application/json', text, disconnect);
       })();
     });
   });
-  server.on('connection', (s) => {
-    stats.connections++;
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenTracked(server, stats, sockets);
   return {
     url: `http://127.0.0.1:${port}`,
     faults,

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type net from 'node:net';
-import { claimedAmount, createFaults, createStats, servedRaw, sleep, takeFault, type Faults, type ServerStats } from './faults.ts';
+import { claimedAmount, createFaults, createStats, listenTracked, sendOrCut, servedRaw, sleep, takeFault, type Faults, type ServerStats } from './faults.ts';
 import type { ChainModel, HistoryItem } from './model.ts';
 
 export interface EsploraServer {
@@ -91,25 +91,11 @@ export async function startEsploraServer(model: ChainModel): Promise<EsploraServ
         const out = route(req.method ?? 'GET', path, Buffer.concat(chunks).toString('utf8'));
         const wrongShape = !malformed && takeFault(faults, 'wrongShape');
         const body = malformed ? (out.json ? '{"txid": [oops' : '<html>oops</html>') : wrongShape && out.json ? '"surprise"' : out.body;
-        res.writeHead(out.status, { 'content-type': out.json ? 'application/json' : 'text/plain', 'content-length': Buffer.byteLength(body) });
-        if (disconnect) {
-          res.write(body.slice(0, Math.floor(body.length / 2)), () => res.socket?.destroy());
-          return;
-        }
-        res.end(body);
+        sendOrCut(res, out.status, out.json ? 'application/json' : 'text/plain', body, disconnect);
       })();
     });
   });
-  server.on('connection', (s) => {
-    stats.connections++;
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await listenTracked(server, stats, sockets);
   return {
     url: `http://127.0.0.1:${port}/api`,
     faults,

@@ -2,6 +2,8 @@
  * Fault injection shared by the loopback servers. Counters are consumed one message at a time,
  * so a test says "the next batch stalls" and the retry that follows is answered normally.
  */
+import type http from 'node:http';
+import type net from 'node:net';
 import * as bitcoin from 'bitcoinjs-lib';
 import type { ModelTx } from './model.ts';
 
@@ -67,3 +69,27 @@ export function createStats(): ServerStats {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Sends a response, or half of it before dropping the connection (the `disconnect` fault). */
+export function sendOrCut(res: http.ServerResponse, status: number, contentType: string, text: string, disconnect: boolean): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+  if (disconnect) {
+    res.write(text.slice(0, Math.floor(text.length / 2)), () => res.socket?.destroy());
+    return;
+  }
+  res.end(text);
+}
+
+/** Listens on 127.0.0.1 (port 0), counting connections and tracking sockets so close() can drop them; returns the port. */
+export async function listenTracked(server: http.Server, stats: ServerStats, sockets: Set<net.Socket>): Promise<number> {
+  server.on('connection', (s) => {
+    stats.connections++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return (server.address() as net.AddressInfo).port;
+}
