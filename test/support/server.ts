@@ -34,6 +34,8 @@ export interface TestServerOptions {
   readonly bodyLimit?: number;
   readonly now?: () => Date;
   readonly webhookIntervalMs?: number;
+  /** EVM JSON-RPC endpoints by chain id (Safes). */
+  readonly evmRpc?: Readonly<Record<number, string>>;
 }
 
 const schemas = new Map<Store, string>();
@@ -89,6 +91,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     ...(options.rateLimit === undefined ? { rateLimit: { perToken: 100_000, perIp: 100_000 } } : { rateLimit: options.rateLimit }),
     ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.evmRpc === undefined ? {} : { evmRpc: options.evmRpc }),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const jobs = startJobs({ ctx: app.mofn.ctx, gateway: options.gateway, secretFor: (id) => webhookSecret(serverKey, id), log: app.log, webhookIntervalMs: options.webhookIntervalMs ?? 50, chainIntervalMs: 3_600_000 });

@@ -24,10 +24,12 @@ import {
   type Principal,
   type ServiceContext,
   type Store,
+  type EvmRpcUrls,
 } from '@mofn/service';
 import { bodyOf, HttpError, statusOf } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { registerAdminRoutes } from './routes/users.ts';
+import { registerSafeRoutes } from './routes/safes.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerProposalRoutes } from './routes/proposals.ts';
 import { registerWalletRoutes } from './routes/wallets.ts';
@@ -51,6 +53,8 @@ export interface AppOptions {
   readonly bodyLimit?: number;
   /** The clock (tests move it). */
   readonly now?: () => Date;
+  /** JSON-RPC endpoints of the EVM chains whose Safes this server serves, by chain id. */
+  readonly evmRpc?: EvmRpcUrls;
 }
 
 /** What every route handler reaches through `app.mofn`. */
@@ -210,6 +214,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       registerProposalRoutes(v1);
       registerWebhookRoutes(v1);
       registerAuditRoutes(v1);
+      registerSafeRoutes(v1, options.evmRpc ?? {});
     },
     { prefix: '/v1' },
   );

@@ -56,6 +56,13 @@ const CODE_STATUS: Readonly<Record<string, number>> = {
   'backend.rejected': 422,
   'backend.input_amount_mismatch': 409,
   'store.unreachable': 503,
+  // A Safe the server will not serve: the contract at the address is not an allow-listed Safe.
+  'safe.not_deployed': 422,
+  'safe.not_a_safe': 422,
+  'safe.unknown_singleton': 422,
+  'safe.unsupported_version': 422,
+  'safe.singleton_missing': 422,
+  'safe.simulation_failed': 422,
 };
 
 /** The HTTP status of an error. Unknown errors are 500. */
@@ -64,6 +71,8 @@ export function statusOf(err: unknown): number {
     const byCode = CODE_STATUS[err.code];
     if (byCode !== undefined) return byCode;
     if (err.code.startsWith('backend.')) return 502;
+    // An EVM node that fails or answers for another chain is an upstream failure, not the caller's.
+    if (err.code.startsWith('chain.') && !(err instanceof InvalidInputError)) return 502;
     for (const [family, status] of FAMILY_STATUS) if (err instanceof family) return status;
   }
   return 500;

@@ -1,10 +1,10 @@
 /**
  * Background work every instance runs: expire proposals past their TTL, follow broadcast
- * transactions to their first confirmation, and deliver webhooks. Each job is safe to run on every
+ * transactions to their first confirmation, follow Safe executions and nonces, and deliver webhooks. Each job is safe to run on every
  * instance at once (wallet locks for state changes, leases for deliveries).
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { deliverDueWebhooks, expireDueProposals, refreshConfirmations, supersedeConflicted, type ChainGateway, type ServiceContext } from '@mofn/service';
+import { deliverDueWebhooks, expireDueProposals, followCoordinatedSafes, refreshConfirmations, supersedeConflicted, type ChainGateway, type ServiceContext } from '@mofn/service';
 
 /** Options of {@link startJobs}. */
 export interface JobOptions {
@@ -44,6 +44,7 @@ export function startJobs(options: JobOptions): Jobs {
   });
   const chain = guard('chain', async () => {
     await expireDueProposals(ctx);
+    await followCoordinatedSafes(ctx);
     if (options.gateway !== undefined) {
       await refreshConfirmations(ctx, options.gateway);
       await supersedeConflicted(ctx, options.gateway);

@@ -3,7 +3,7 @@
  * listen, and shut down cleanly on SIGINT/SIGTERM.
  */
 import { Redis } from 'ioredis';
-import { createContext, createWalletBackendGateway, openStore, type ChainGateway, type Store } from '@mofn/service';
+import { createContext, createWalletBackendGateway, openStore, parseEvmRpcUrls, type ChainGateway, type EvmRpcUrls, type Store } from '@mofn/service';
 import { buildApp, type AppOptions } from './app.ts';
 import { startJobs, type Jobs } from './jobs.ts';
 import { loadServerKey, webhookSecret } from './secrets.ts';
@@ -28,6 +28,8 @@ export interface StartServerOptions {
   /** Run background jobs (default true). */
   readonly jobs?: boolean;
   readonly webhookIntervalMs?: number;
+  /** EVM JSON-RPC endpoints by chain id; default $MOFN_EVM_RPC (`CHAINID=URL,...`). */
+  readonly evmRpc?: EvmRpcUrls;
 }
 
 /** A listening server. */
@@ -55,10 +57,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const redis = redisUrl !== undefined && redisUrl !== '' ? new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }) : undefined;
   redis?.on('error', () => undefined);
   const gateway = options.gateway ?? createWalletBackendGateway(createContext(store));
+  const evmRpc = options.evmRpc ?? parseEvmRpcUrls(process.env['MOFN_EVM_RPC']);
   const app = await buildApp({
     store,
     serverKey,
     gateway,
+    evmRpc,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(redis === undefined ? {} : { redis }),
     ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }),

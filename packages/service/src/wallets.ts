@@ -195,7 +195,8 @@ async function readWallet(ctx: ServiceContext, nameOrId: string): Promise<Loaded
     .selectAll()
     .where((eb) => eb.or([eb('name', '=', nameOrId), eb('id', '=', nameOrId)]))
     .executeTakeFirst();
-  if (!row) {
+  // A Safe the coordinator serves has a wallets row too (roles, audit, webhooks), but no descriptor to load.
+  if (!row || row.chain !== 'bitcoin') {
     throw new NotFoundError('wallet.not_found', `no wallet named '${nameOrId.slice(0, 80)}'`, { hint: 'list wallets with `mofn wallet list`' });
   }
   const cosigners = await ctx.db.selectFrom('cosigners').selectAll().where('wallet_id', '=', row.id).orderBy('position').execute();
@@ -222,7 +223,7 @@ async function readWallet(ctx: ServiceContext, nameOrId: string): Promise<Loaded
 
 /** Lists stored wallets, by name. */
 export async function listWallets(ctx: ServiceContext): Promise<WalletView[]> {
-  const rows = await ctx.db.selectFrom('wallets').select(['id']).orderBy('name').execute();
+  const rows = await ctx.db.selectFrom('wallets').select(['id']).where('chain', '=', 'bitcoin').orderBy('name').execute();
   const views: WalletView[] = [];
   for (const r of rows) views.push((await loadWallet(ctx, r.id)).view);
   return views;

@@ -1,5 +1,5 @@
 /** Executing a fully signed SafeTx: local checks, an eth_call simulation, gas estimation, then execTransaction. */
-import { BaseError, ContractFunctionRevertedError, isAddressEqual, parseEventLogs, type Account, type Address, type Hex } from 'viem';
+import { BaseError, ContractFunctionRevertedError, TransactionReceiptNotFoundError, decodeFunctionData, encodeFunctionData, isAddressEqual, parseEventLogs, type Account, type Address, type Hex } from 'viem';
 import { ConflictError, InvalidInputError, MofnError } from '@mofn/core';
 import type { EvmClients } from '../client.ts';
 import { SAFE_ABI, SIGNATURE_VALIDATOR_ABI } from './abi.ts';
@@ -145,4 +145,58 @@ export async function executeSafeTx(
     throw new MofnError('safe.execution_failed', `execTransaction ${txHash} did not execute safeTxHash ${safeTxHash}`, { details: { txHash, safeTxHash } });
   }
   return Object.freeze({ safeTxHash, txHash, gasEstimate, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber });
+}
+
+/** The calldata of `execTransaction` running `tx` with `signatures` (as encodeSafeSignatures makes them). */
+export function encodeExecTransaction(tx: SafeTx, signatures: Hex): Hex {
+  return encodeFunctionData({
+    abi: SAFE_ABI,
+    functionName: 'execTransaction',
+    args: [tx.to, tx.value, tx.data, tx.operation, tx.safeTxGas, tx.baseGas, tx.gasPrice, tx.gasToken, tx.refundReceiver, signatures],
+  });
+}
+
+/** True when `data` calls execTransaction with exactly the fields of `tx` (the nonce is the Safe's own, not in the calldata). */
+export function isExecTransactionOf(data: Hex, tx: SafeTx): boolean {
+  let decoded;
+  try {
+    decoded = decodeFunctionData({ abi: SAFE_ABI, data });
+  } catch {
+    return false;
+  }
+  if (decoded.functionName !== 'execTransaction') return false;
+  const [to, value, inner, operation, safeTxGas, baseGas, gasPrice, gasToken, refundReceiver] = decoded.args;
+  return (
+    isAddressEqual(to, tx.to) &&
+    value === tx.value &&
+    inner.toLowerCase() === tx.data.toLowerCase() &&
+    operation === tx.operation &&
+    safeTxGas === tx.safeTxGas &&
+    baseGas === tx.baseGas &&
+    gasPrice === tx.gasPrice &&
+    isAddressEqual(gasToken, tx.gasToken) &&
+    isAddressEqual(refundReceiver, tx.refundReceiver)
+  );
+}
+
+/** Where a sent execTransaction stands. */
+export type ExecutionOutcome =
+  | { readonly status: 'pending' }
+  | { readonly status: 'executed'; readonly gasUsed: bigint; readonly blockNumber: bigint }
+  /** Mined without executing `safeTxHash` (reverted, or ExecutionFailure): the proposal can be executed again. */
+  | { readonly status: 'failed'; readonly blockNumber: bigint };
+
+/** Reads the receipt of execTransaction `txHash`: pending, executed (ExecutionSuccess for `safeTxHash` from the Safe), or failed. */
+export async function readExecutionOutcome(clients: Pick<EvmClients, 'public'>, params: { readonly safeAddress: Address; readonly txHash: Hex; readonly safeTxHash: Hex }): Promise<ExecutionOutcome> {
+  let receipt;
+  try {
+    receipt = await clients.public.getTransactionReceipt({ hash: params.txHash });
+  } catch (cause) {
+    if (cause instanceof TransactionReceiptNotFoundError) return { status: 'pending' };
+    throw cause;
+  }
+  const success =
+    receipt.status === 'success' &&
+    parseEventLogs({ abi: SAFE_ABI, logs: receipt.logs }).some((e) => isAddressEqual(e.address, params.safeAddress) && e.eventName === 'ExecutionSuccess' && e.args.txHash.toLowerCase() === params.safeTxHash.toLowerCase());
+  return success ? { status: 'executed', gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber } : { status: 'failed', blockNumber: receipt.blockNumber };
 }

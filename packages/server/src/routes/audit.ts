@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { listAudit, verifyWalletAudit } from '@mofn/service';
-import { COMMON_ERRORS, looseObject, walletAccess } from './common.ts';
+import { COMMON_ERRORS, looseObject, walletRowAccess } from './common.ts';
 
 const Params = Type.Object({ walletId: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
@@ -21,10 +21,10 @@ export function registerAuditRoutes(app: FastifyInstance): void {
       },
     },
     async (request) => {
-      const { wallet } = await walletAccess(app, request, (request.params as { walletId: string }).walletId, 'read');
+      const { walletId } = await walletRowAccess(app, request, (request.params as { walletId: string }).walletId, 'read');
       const q = request.query as { after?: number; limit?: number };
       const limit = q.limit ?? 200;
-      const items = await listAudit(ctx.db, wallet.view.id, { ...(q.after === undefined ? {} : { after: q.after }), limit });
+      const items = await listAudit(ctx.db, walletId, { ...(q.after === undefined ? {} : { after: q.after }), limit });
       return { items, nextCursor: items.length === limit ? items[items.length - 1]!.seq : null };
     },
   );
@@ -32,8 +32,8 @@ export function registerAuditRoutes(app: FastifyInstance): void {
     '/wallets/:walletId/audit/verify',
     { schema: { tags: ['audit'], summary: 'Verify the whole hash chain', params: Params, response: { 200: looseObject({ ok: Type.Boolean() }), ...COMMON_ERRORS } } },
     async (request) => {
-      const { wallet } = await walletAccess(app, request, (request.params as { walletId: string }).walletId, 'read');
-      return verifyWalletAudit(ctx, wallet.view.id);
+      const { walletId } = await walletRowAccess(app, request, (request.params as { walletId: string }).walletId, 'read');
+      return verifyWalletAudit(ctx, walletId);
     },
   );
 }

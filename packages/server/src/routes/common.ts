@@ -22,6 +22,25 @@ export async function walletAccess(app: FastifyInstance, request: FastifyRequest
   return { wallet, roles };
 }
 
+/**
+ * Like {@link walletAccess} for routes that need only the wallet's id: audit log, webhooks and roles
+ * serve Bitcoin wallets and coordinated Safes alike (a Safe's id is its `id` in /v1/safes).
+ */
+export async function walletRowAccess(app: FastifyInstance, request: FastifyRequest, idOrName: string, permission: Permission): Promise<{ walletId: string; chain: string; roles: RoleView[] }> {
+  const principal = principalOf(request);
+  const hidden = () => new NotFoundError('wallet.not_found', `no wallet '${idOrName.slice(0, 80)}'`);
+  const row = await app.mofn.ctx.db
+    .selectFrom('wallets')
+    .select(['id', 'chain'])
+    .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)]))
+    .executeTakeFirst();
+  if (row === undefined) throw hidden();
+  const roles = await rolesOn(app.mofn.ctx, row.id, principal.user.id);
+  if (roles.length === 0) throw hidden();
+  assertAllowed(roles, permission);
+  return { walletId: row.id, chain: row.chain, roles };
+}
+
 /** The error body schema (for OpenAPI). */
 export const ErrorSchema = Type.Object(
   {

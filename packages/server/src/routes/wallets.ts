@@ -10,6 +10,8 @@ import {
   getUser,
   grantRole,
   importWallet,
+  safeOwnerKey,
+  safeOwnerKeys,
   isWalletRole,
   listAddresses,
   listRoles,
@@ -25,7 +27,7 @@ import {
 } from '@mofn/service';
 import { createBitcoinAdapter, type Network, type ScriptType } from '@mofn/bitcoin';
 import { principalOf } from '../app.ts';
-import { COMMON_ERRORS, EmptyBody, ErrorSchema, looseObject, noBodyIsEmpty, PageQuery, WalletParams, walletAccess } from './common.ts';
+import { COMMON_ERRORS, EmptyBody, ErrorSchema, looseObject, noBodyIsEmpty, PageQuery, WalletParams, walletAccess, walletRowAccess } from './common.ts';
 
 const WalletSchema = looseObject(
   {
@@ -198,8 +200,8 @@ export function registerWalletRoutes(app: FastifyInstance): void {
     '/wallets/:walletId/roles',
     { schema: { tags: ['roles'], summary: 'Role grants on the wallet', params: WalletParams, response: { 200: Type.Object({ items: Type.Array(looseObject({ userId: Type.String(), role: Type.String() })) }), ...COMMON_ERRORS } } },
     async (request) => {
-      const { wallet } = await walletAccess(app, request, (request.params as { walletId: string }).walletId, 'read');
-      return { items: await listRoles(ctx, wallet.view.id) };
+      const { walletId } = await walletRowAccess(app, request, (request.params as { walletId: string }).walletId, 'read');
+      return { items: await listRoles(ctx, walletId) };
     },
   );
 
@@ -222,17 +224,27 @@ export function registerWalletRoutes(app: FastifyInstance): void {
       },
     },
     async (request, reply) => {
-      const { wallet } = await walletAccess(app, request, (request.params as { walletId: string }).walletId, 'manage');
+      const { walletId, chain } = await walletRowAccess(app, request, (request.params as { walletId: string }).walletId, 'manage');
       const b = request.body as { user: string; role: string; cosigner?: number | string };
       if (!isWalletRole(b.role)) throw new InvalidInputError('role.bad_role', 'unknown role');
-      const adapter = createBitcoinAdapter({ deriver: wallet.deriver });
-      const cosigner = b.cosigner === undefined ? undefined : typeof b.cosigner === 'number' ? adapter.cosignerId(b.cosigner) : b.cosigner;
+      // A Bitcoin signer is bound to a cosigner key, a Safe signer to an owner address (by position or address).
+      let cosigners: readonly string[];
+      let cosigner: string | undefined;
+      if (chain === 'ethereum') {
+        const { safe, keys } = await safeOwnerKeys(ctx, walletId);
+        cosigners = keys;
+        cosigner = b.cosigner === undefined ? undefined : safeOwnerKey(safe, b.cosigner);
+      } else {
+        const adapter = createBitcoinAdapter({ deriver: (await loadWallet(ctx, walletId)).deriver });
+        cosigners = adapter.cosigners;
+        cosigner = b.cosigner === undefined ? undefined : typeof b.cosigner === 'number' ? adapter.cosignerId(b.cosigner) : b.cosigner;
+      }
       const user = await getUser(ctx, b.user);
       const grant = await grantRole(ctx, {
-        walletId: wallet.view.id,
+        walletId,
         userId: user.id,
         role: b.role,
-        cosigners: adapter.cosigners,
+        cosigners,
         actor: principalOf(request).user.id,
         ...(cosigner === undefined ? {} : { cosigner }),
       });
@@ -252,10 +264,10 @@ export function registerWalletRoutes(app: FastifyInstance): void {
     },
     async (request, reply) => {
       const p = request.params as { walletId: string; userId: string; role: string };
-      const { wallet } = await walletAccess(app, request, p.walletId, 'manage');
+      const { walletId } = await walletRowAccess(app, request, p.walletId, 'manage');
       if (!isWalletRole(p.role)) throw new InvalidInputError('role.bad_role', `'${p.role}' is not a role`);
       const user = await getUser(ctx, p.userId);
-      await revokeRole(ctx, { walletId: wallet.view.id, userId: user.id, role: p.role, actor: principalOf(request).user.id });
+      await revokeRole(ctx, { walletId, userId: user.id, role: p.role, actor: principalOf(request).user.id });
       return reply.code(204).send();
     },
   );

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { createWebhook, disableWebhook, listDeliveries, listWebhooks, WEBHOOK_EVENTS } from '@mofn/service';
 import { principalOf } from '../app.ts';
-import { COMMON_ERRORS, ErrorSchema, looseObject, walletAccess } from './common.ts';
+import { COMMON_ERRORS, ErrorSchema, looseObject, walletRowAccess } from './common.ts';
 
 const HookParams = Type.Object({ walletId: Type.String({ minLength: 1, maxLength: 200 }), webhookId: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
 
@@ -24,9 +24,9 @@ export function registerWebhookRoutes(app: FastifyInstance): void {
       },
     },
     async (request, reply) => {
-      const { wallet } = await walletAccess(app, request, walletOf(request.params), 'manage');
+      const { walletId } = await walletRowAccess(app, request, walletOf(request.params), 'manage');
       const b = request.body as { url: string; events: string[] };
-      const hook = await createWebhook(ctx, { walletId: wallet.view.id, url: b.url, events: b.events, actor: principalOf(request).user.id }, secretFor);
+      const hook = await createWebhook(ctx, { walletId, url: b.url, events: b.events, actor: principalOf(request).user.id }, secretFor);
       return reply.code(201).header('cache-control', 'no-store').send(hook);
     },
   );
@@ -35,15 +35,15 @@ export function registerWebhookRoutes(app: FastifyInstance): void {
     '/wallets/:walletId/webhooks',
     { schema: { tags: ['webhooks'], summary: "The wallet's webhooks (admin)", params: Type.Object({ walletId: Type.String({ minLength: 1, maxLength: 200 }) }), response: { 200: Type.Object({ items: Type.Array(looseObject({ id: Type.String(), url: Type.String() })) }), ...COMMON_ERRORS } } },
     async (request) => {
-      const { wallet } = await walletAccess(app, request, walletOf(request.params), 'manage');
-      return { items: await listWebhooks(ctx, wallet.view.id) };
+      const { walletId } = await walletRowAccess(app, request, walletOf(request.params), 'manage');
+      return { items: await listWebhooks(ctx, walletId) };
     },
   );
 
   app.delete('/wallets/:walletId/webhooks/:webhookId', { schema: { tags: ['webhooks'], summary: 'Disable a webhook (admin)', params: HookParams, response: { 204: Type.Null(), ...COMMON_ERRORS } } }, async (request, reply) => {
     const p = request.params as { walletId: string; webhookId: string };
-    const { wallet } = await walletAccess(app, request, p.walletId, 'manage');
-    await disableWebhook(ctx, wallet.view.id, p.webhookId, principalOf(request).user.id);
+    const { walletId } = await walletRowAccess(app, request, p.walletId, 'manage');
+    await disableWebhook(ctx, walletId, p.webhookId, principalOf(request).user.id);
     return reply.code(204).send();
   });
 
@@ -52,8 +52,8 @@ export function registerWebhookRoutes(app: FastifyInstance): void {
     { schema: { tags: ['webhooks'], summary: 'Delivery log, newest first (admin)', params: HookParams, response: { 200: Type.Object({ items: Type.Array(looseObject({ id: Type.String(), status: Type.String() })) }), ...COMMON_ERRORS } } },
     async (request) => {
       const p = request.params as { walletId: string; webhookId: string };
-      const { wallet } = await walletAccess(app, request, p.walletId, 'manage');
-      return { items: await listDeliveries(ctx, wallet.view.id, p.webhookId) };
+      const { walletId } = await walletRowAccess(app, request, p.walletId, 'manage');
+      return { items: await listDeliveries(ctx, walletId, p.webhookId) };
     },
   );
 }

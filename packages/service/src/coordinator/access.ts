@@ -146,9 +146,16 @@ export async function listRoles(ctx: ServiceContext, walletId: string): Promise<
   return rows.map((r) => ({ walletId: r.wallet_id, userId: r.user_id, role: r.role as WalletRole, cosigner: r.cosigner, createdAt: r.created_at }));
 }
 
-/** Ids of the wallets a user holds any role on. */
-export async function walletIdsOf(ctx: ServiceContext, userId: string): Promise<string[]> {
-  const rows = await ctx.db.selectFrom('wallet_roles').select('wallet_id').distinct().where('user_id', '=', userId).execute();
+/** Ids of the wallets of `chain` (default Bitcoin) a user holds any role on. */
+export async function walletIdsOf(ctx: ServiceContext, userId: string, chain = 'bitcoin'): Promise<string[]> {
+  const rows = await ctx.db
+    .selectFrom('wallet_roles')
+    .innerJoin('wallets', 'wallets.id', 'wallet_roles.wallet_id')
+    .select('wallet_roles.wallet_id')
+    .distinct()
+    .where('wallet_roles.user_id', '=', userId)
+    .where('wallets.chain', '=', chain)
+    .execute();
   return rows.map((r) => r.wallet_id);
 }
 

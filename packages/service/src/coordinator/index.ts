@@ -5,3 +5,4 @@ export * from './outbox.ts';
 export * from './proposals.ts';
 export { inTx, inWalletTx, newId, type TxContext } from './tx.ts';
 export { createBackendGateway, createWalletBackendGateway } from './gateway.ts';
+export * from './safes.ts';

@@ -53,7 +53,7 @@ export async function executeSafeProposal(ctx: ServiceContext, params: { readonl
   }
   const account = await resolveSender(clients, params.sender);
   const done = await executeSafeTx(clients, { safeAddress: safe.address, tx: p.tx, signatures, account });
-  const superseded = await closeNonce(ctx, safe.name, p.nonce, p.safeTxHash, { txHash: done.txHash, gasUsed: done.gasUsed });
+  const superseded = await closeNonce(ctx, safe, p.nonce, p.safeTxHash, { txHash: done.txHash, gasUsed: done.gasUsed }, 'cli');
   // Owner and threshold changes take effect now: keep the stored view in step.
   await refreshStoredSafe(ctx, safe, clients);
   return Object.freeze({ id: p.id, safeTxHash: done.safeTxHash, txHash: done.txHash, gasEstimate: done.gasEstimate, gasUsed: done.gasUsed, blockNumber: done.blockNumber, superseded: Object.freeze(superseded) });

@@ -24,8 +24,8 @@ import {
   type SafeTx,
 } from '@mofn/ethereum';
 import type { ServiceContext } from '../context.ts';
-import { getStoredSafe, openSafeClients, parseEvmAddress, safeTxToJson, type SafeProposalKind, type SafeProposalMeta } from './records.ts';
-import { refreshSafeQueue } from './queue.ts';
+import { changeSafe, getStoredSafe, openSafeClients, parseEvmAddress, safeTxToJson, type SafeProposalKind, type SafeProposalMeta } from './records.ts';
+import { isLive, refreshSafeQueue } from './queue.ts';
 import { reviewSafeProposal, type SafeProposalReview } from './review.ts';
 import { refreshStoredSafe } from './safes.ts';
 
@@ -54,6 +54,8 @@ export interface ProposeSafeTxParams {
   readonly spec: SafeProposalSpec;
   /** Nonce to use; default: the next one after the open queue (the Safe's nonce when nothing is queued). */
   readonly nonce?: bigint;
+  /** The coordinator user proposing (audited, may cancel); absent for the local CLI. */
+  readonly proposer?: string;
 }
 
 /**
@@ -219,7 +221,7 @@ export async function proposeSafeTx(ctx: ServiceContext, params: ProposeSafeTxPa
     }
     nonce = wanted;
   } else {
-    const open = queue.filter((p) => p.state === 'open').map((p) => p.nonce);
+    const open = queue.filter(isLive).map((p) => p.nonce);
     nonce = open.reduce((max, n) => (n + 1n > max ? n + 1n : max), onChain.nonce);
   }
   const { tx, meta } = await buildSafeTx(clients, onChain, params.spec, nonce);
@@ -227,12 +229,12 @@ export async function proposeSafeTx(ctx: ServiceContext, params: ProposeSafeTxPa
     throw new InvalidInputError('safe.delegatecall_refused', 'the transaction DELEGATECALLs code other than the trusted MultiSendCallOnly: mofn does not propose it');
   }
   const safeTxHash = getSafeTxHash({ chainId: safe.chainId, safeAddress: safe.address }, tx);
-  const clash = await ctx.db.selectFrom('safe_proposals').select(['safe_name', 'seq']).where('safe_tx_hash', '=', safeTxHash).executeTakeFirst();
-  if (clash !== undefined) {
-    throw new ConflictError('safe.proposal_exists', `the same SafeTx is already proposal ${clash.seq} of Safe '${clash.safe_name}' (safeTxHash ${safeTxHash})`, { details: { id: clash.seq } });
-  }
-  const at = ctx.now().toISOString();
-  const seq = await ctx.db.transaction().execute(async (trx) => {
+  const seq = await changeSafe(ctx, safe, params.proposer ?? 'cli', async ({ trx, at }, record) => {
+    // Inside the transaction (under the wallet lock when coordinated), so two equal proposals cannot both pass.
+    const clash = await trx.selectFrom('safe_proposals').select(['safe_name', 'seq']).where('safe_tx_hash', '=', safeTxHash).executeTakeFirst();
+    if (clash !== undefined) {
+      throw new ConflictError('safe.proposal_exists', `the same SafeTx is already proposal ${clash.seq} of Safe '${clash.safe_name}' (safeTxHash ${safeTxHash})`, { details: { id: clash.seq } });
+    }
     const last = await trx.selectFrom('safe_proposals').select((eb) => eb.fn.max<number | string | null>('seq').as('m')).where('safe_name', '=', safe.name).executeTakeFirst();
     const next = Number(last?.m ?? 0) + 1;
     await trx
@@ -250,8 +252,10 @@ export async function proposeSafeTx(ctx: ServiceContext, params: ProposeSafeTxPa
         gas_used: null,
         created_at: at,
         updated_at: at,
+        proposer: params.proposer ?? null,
       })
       .execute();
+    await record('safe.proposal_created', { proposal: next, safeTxHash, nonce: nonce.toString(), kind: params.spec.kind }, 'proposal.created');
     return next;
   });
   return reviewSafeProposal(ctx, { safe: safe.name, id: seq });

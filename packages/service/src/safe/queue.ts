@@ -5,49 +5,67 @@
 import type { Hex } from 'viem';
 import { findExecutedSafeTxHashes, readSafe, type EvmClients } from '@mofn/ethereum';
 import type { ServiceContext } from '../context.ts';
-import { getStoredSafe, listProposalRows, openSafeClients, type SafeProposal, type StoredSafe } from './records.ts';
+import { changeSafe, getStoredSafe, listProposalRows, openSafeClients, type SafeProposal, type StoredSafe } from './records.ts';
 
 /**
  * Closes open proposals whose nonce the Safe has used: the one whose safeTxHash the Safe logged as
  * executed (ExecutionSuccess) becomes `executed`, the rest `superseded`. Returns every proposal after.
  */
-export async function refreshSafeQueue(ctx: ServiceContext, safe: StoredSafe, clients: EvmClients, chainNonce: bigint): Promise<SafeProposal[]> {
+export async function refreshSafeQueue(ctx: ServiceContext, safe: StoredSafe, clients: EvmClients, chainNonce: bigint, actor = 'system'): Promise<SafeProposal[]> {
   const all = await listProposalRows(ctx.db, safe.name);
-  const stale = all.filter((p) => p.state === 'open' && p.nonce < chainNonce);
+  const stale = all.filter((p) => isLive(p) && p.nonce < chainNonce);
   if (stale.length === 0) return all;
   const executed = new Set((await findExecutedSafeTxHashes(clients, { safeAddress: safe.address, safeTxHashes: stale.map((p) => p.safeTxHash) })).map((h) => h.toLowerCase()));
-  const at = ctx.now().toISOString();
-  await ctx.db.transaction().execute(async (trx) => {
+  await changeSafe(ctx, safe, actor, async ({ trx, at }, record) => {
     for (const p of stale) {
-      await trx
+      const ran = executed.has(p.safeTxHash.toLowerCase());
+      const r = await trx
         .updateTable('safe_proposals')
-        .set({ state: executed.has(p.safeTxHash.toLowerCase()) ? 'executed' : 'superseded', updated_at: at })
+        .set({ state: ran ? 'executed' : 'superseded', updated_at: at })
         .where('safe_tx_hash', '=', p.safeTxHash)
-        .where('state', '=', 'open')
-        .execute();
+        .where('state', 'in', ['open', 'broadcast'])
+        .executeTakeFirst();
+      // Another instance may have closed it first: record only what this transaction changed.
+      if (r.numUpdatedRows === 0n) continue;
+      if (ran) await record('safe.proposal_executed', { proposal: p.id, safeTxHash: p.safeTxHash, nonce: p.nonce.toString(), execTxHash: p.execTxHash }, 'proposal.confirmed');
+      else await record('safe.proposal_superseded', { proposal: p.id, safeTxHash: p.safeTxHash, nonce: p.nonce.toString() }, 'proposal.superseded');
     }
   });
   return listProposalRows(ctx.db, safe.name);
 }
 
-/** Marks `safeTxHash` executed and every other open proposal of the Safe at `nonce` superseded; returns the superseded ids. */
-export async function closeNonce(ctx: ServiceContext, safe: string, nonce: bigint, safeTxHash: Hex, exec: { readonly txHash: Hex; readonly gasUsed: bigint }): Promise<number[]> {
-  const at = ctx.now().toISOString();
-  return ctx.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('safe_proposals')
-      .set({ state: 'executed', exec_tx_hash: exec.txHash, gas_used: exec.gasUsed.toString(), updated_at: at })
-      .where('safe_tx_hash', '=', safeTxHash)
-      .execute();
+/** True while a proposal can still execute: open, or sent and not yet seen mined. */
+export function isLive(p: Pick<SafeProposal, 'state'>): boolean {
+  return p.state === 'open' || p.state === 'broadcast';
+}
+
+/** Marks `safeTxHash` executed and every other live proposal of the Safe at `nonce` superseded; returns the superseded ids. */
+export async function closeNonce(
+  ctx: ServiceContext,
+  safe: Pick<StoredSafe, 'name' | 'walletId'>,
+  nonce: bigint,
+  safeTxHash: Hex,
+  exec: { readonly txHash: Hex; readonly gasUsed: bigint },
+  actor = 'system',
+): Promise<number[]> {
+  return changeSafe(ctx, safe, actor, async ({ trx, at }, record) => {
+    const target = await trx.selectFrom('safe_proposals').select(['seq', 'state']).where('safe_tx_hash', '=', safeTxHash).executeTakeFirst();
+    if (target !== undefined && target.state !== 'executed') {
+      await trx.updateTable('safe_proposals').set({ state: 'executed', exec_tx_hash: exec.txHash, gas_used: exec.gasUsed.toString(), updated_at: at }).where('safe_tx_hash', '=', safeTxHash).execute();
+      await record('safe.proposal_executed', { proposal: target.seq, safeTxHash, nonce: nonce.toString(), execTxHash: exec.txHash, gasUsed: exec.gasUsed.toString() }, 'proposal.confirmed');
+    }
     const others = await trx
       .selectFrom('safe_proposals')
-      .select('seq')
-      .where('safe_name', '=', safe)
+      .select(['seq', 'safe_tx_hash'])
+      .where('safe_name', '=', safe.name)
       .where('nonce', '=', nonce.toString())
-      .where('state', '=', 'open')
+      .where('state', 'in', ['open', 'broadcast'])
       .where('safe_tx_hash', '!=', safeTxHash)
       .execute();
-    await trx.updateTable('safe_proposals').set({ state: 'superseded', updated_at: at }).where('safe_name', '=', safe).where('nonce', '=', nonce.toString()).where('state', '=', 'open').execute();
+    for (const o of others) {
+      await trx.updateTable('safe_proposals').set({ state: 'superseded', updated_at: at }).where('safe_tx_hash', '=', o.safe_tx_hash).execute();
+      await record('safe.proposal_superseded', { proposal: o.seq, safeTxHash: o.safe_tx_hash, nonce: nonce.toString(), by: safeTxHash }, 'proposal.superseded');
+    }
     return others.map((o) => o.seq);
   });
 }

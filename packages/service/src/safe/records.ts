@@ -7,6 +7,9 @@ import { ConflictError, InvalidInputError, NotFoundError } from '@mofn/core';
 import { createEvmClients, createSafeTx, type EvmClients, type SafeOperation, type SafeTx } from '@mofn/ethereum';
 import type { Kysely, Selectable } from 'kysely';
 import type { ServiceContext } from '../context.ts';
+import { appendAudit } from '../coordinator/audit.ts';
+import { enqueueEvent } from '../coordinator/outbox.ts';
+import { inWalletTx, type TxContext } from '../coordinator/tx.ts';
 import type { Database, SafeProposalTable, SafeTable } from '../store/schema.ts';
 
 /** A Safe as stored under a local name. */
@@ -21,13 +24,18 @@ export interface StoredSafe {
   readonly owners: readonly Address[];
   readonly threshold: number;
   readonly createdAt: string;
+  /** The coordinator's wallet id of a Safe it serves (roles, audit log, webhooks); null for a local Safe. */
+  readonly walletId: string | null;
 }
 
 /** What a proposal does, as chosen by its proposer. */
 export type SafeProposalKind = 'eth' | 'erc20' | 'call' | 'batch' | 'add_owner' | 'remove_owner' | 'swap_owner' | 'threshold' | 'reject';
 
-/** Where a proposal stands: `superseded` when another proposal used its nonce. */
-export type SafeProposalState = 'open' | 'executed' | 'superseded';
+/**
+ * Where a proposal stands: `broadcast` once an execTransaction for it was sent and not yet seen mined,
+ * `superseded` when another proposal used its nonce, `cancelled` when withdrawn on the coordinator.
+ */
+export type SafeProposalState = 'open' | 'broadcast' | 'executed' | 'superseded' | 'cancelled';
 
 /** Display facts gathered when a proposal was made (never trusted for hashing or signing). */
 export interface SafeProposalMeta {
@@ -53,6 +61,8 @@ export interface SafeProposal {
   readonly gasUsed: bigint | null;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** The coordinator user who proposed it (null for local proposals). */
+  readonly proposer: string | null;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -93,6 +103,7 @@ export function safeFromRow(row: Selectable<SafeTable>): StoredSafe {
     owners: Object.freeze((JSON.parse(row.owners) as string[]).map((o) => getAddress(o))),
     threshold: row.threshold,
     createdAt: row.created_at,
+    walletId: row.wallet_id,
   });
 }
 
@@ -142,6 +153,7 @@ export function proposalFromRow(row: Selectable<SafeProposalTable>): SafeProposa
     gasUsed: row.gas_used === null ? null : BigInt(row.gas_used),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    proposer: row.proposer,
   });
 }
 
@@ -196,4 +208,29 @@ export async function listProposalRows(db: Kysely<Database>, safe: string): Prom
  */
 export function openSafeClients(safe: Pick<StoredSafe, 'rpcUrl' | 'chainId'>): Promise<EvmClients> {
   return createEvmClients(safe.rpcUrl, safe.chainId);
+}
+
+/** Records what a change did: an audit event and, optionally, a webhook event (coordinated Safes only). */
+export type SafeChangeRecorder = (type: string, data: Record<string, unknown>, event?: string) => Promise<void>;
+
+/**
+ * Runs a change to a Safe's proposals or signatures in one transaction. For a Safe the coordinator
+ * serves, the transaction holds its wallet lock and `record` appends the audit event and webhook
+ * event in it, so a change and its record commit together or not at all; for a local Safe `record`
+ * does nothing.
+ */
+export async function changeSafe<T>(ctx: ServiceContext, safe: Pick<StoredSafe, 'walletId' | 'name'>, actor: string, fn: (tx: TxContext, record: SafeChangeRecorder) => Promise<T>): Promise<T> {
+  const walletId = safe.walletId;
+  if (walletId === null) {
+    return ctx.db.transaction().execute(async (trx) => {
+      const now = ctx.now();
+      return fn({ trx, ctx, at: now.toISOString(), atMs: now.getTime() }, () => Promise.resolve());
+    });
+  }
+  return inWalletTx(ctx, walletId, (tx) =>
+    fn(tx, async (type, data, event) => {
+      await appendAudit(tx, walletId, type, actor, { safe: safe.name, ...data });
+      if (event !== undefined) await enqueueEvent(tx, walletId, event, { safe: safe.name, ...data });
+    }),
+  );
 }

@@ -54,6 +54,7 @@ async function storeImported(ctx: ServiceContext, name: string, rpcUrl: string, 
     owners: JSON.stringify(imported.owners),
     threshold: imported.threshold,
     created_at: ctx.now().toISOString(),
+    wallet_id: null,
   };
   await ctx.db.insertInto('safes').values(row).execute();
   return safeFromRow(row);

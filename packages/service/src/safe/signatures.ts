@@ -20,7 +20,7 @@ import {
   type VerifiedSignature,
 } from '@mofn/ethereum';
 import type { ServiceContext } from '../context.ts';
-import { getSafeProposal, getStoredSafe, openSafeClients, safeTxToJson, type SafeProposal, type StoredSafe } from './records.ts';
+import { changeSafe, getSafeProposal, getStoredSafe, openSafeClients, safeTxToJson, type SafeProposal, type StoredSafe } from './records.ts';
 import { refreshSafeQueue } from './queue.ts';
 import { assertReviewAcknowledged, reviewSafeProposal } from './review.ts';
 
@@ -122,31 +122,34 @@ async function assertOnChainValid(clients: EvmClients, safe: StoredSafe, tx: Saf
   }
 }
 
-async function store(ctx: ServiceContext, p: SafeProposal, sig: VerifiedSignature, source: 'keystore' | 'file', threshold: number): Promise<StoredSignature> {
-  const count = await ctx.db.transaction().execute(async (trx) => {
+async function store(ctx: ServiceContext, safe: StoredSafe, p: SafeProposal, sig: VerifiedSignature, source: 'keystore' | 'file', threshold: number, actor: string): Promise<StoredSignature> {
+  const count = await changeSafe(ctx, safe, actor, async ({ trx, at }, record) => {
+    // Re-read under the lock: the proposal may have been executed or cancelled since it was checked.
+    const now = await trx.selectFrom('safe_proposals').select('state').where('safe_tx_hash', '=', p.safeTxHash).executeTakeFirst();
+    if (now !== undefined && now.state !== 'open') assertOpen({ ...p, state: now.state as SafeProposal['state'] });
     const existing = await trx.selectFrom('safe_signatures').select('owner').where('safe_tx_hash', '=', p.safeTxHash).where('owner', '=', sig.signer).executeTakeFirst();
     if (existing !== undefined) {
       throw new ConflictError('safe.duplicate_signer', `${sig.signer} has already signed proposal ${p.id} (safeTxHash ${p.safeTxHash})`, { details: { signer: sig.signer } });
     }
-    await trx
-      .insertInto('safe_signatures')
-      .values({ safe_tx_hash: p.safeTxHash, owner: sig.signer, kind: sig.kind, signature: sig.data, source, created_at: ctx.now().toISOString() })
-      .execute();
-    await trx.updateTable('safe_proposals').set({ updated_at: ctx.now().toISOString() }).where('safe_tx_hash', '=', p.safeTxHash).execute();
+    await trx.insertInto('safe_signatures').values({ safe_tx_hash: p.safeTxHash, owner: sig.signer, kind: sig.kind, signature: sig.data, source, created_at: at }).execute();
+    await trx.updateTable('safe_proposals').set({ updated_at: at }).where('safe_tx_hash', '=', p.safeTxHash).execute();
     const n = await trx.selectFrom('safe_signatures').select((eb) => eb.fn.countAll<number | string>().as('n')).where('safe_tx_hash', '=', p.safeTxHash).executeTakeFirstOrThrow();
-    return Number(n.n);
+    const held = Number(n.n);
+    await record('safe.signature_added', { proposal: p.id, safeTxHash: p.safeTxHash, owner: sig.signer, kind: sig.kind, signatures: held, threshold }, 'signature.added');
+    if (held === threshold) await record('safe.proposal_ready', { proposal: p.id, safeTxHash: p.safeTxHash, signatures: held }, 'proposal.ready');
+    return held;
   });
   return Object.freeze({ owner: sig.signer, kind: sig.kind, safeTxHash: p.safeTxHash, count, threshold });
 }
 
-async function verifyAndStore(ctx: ServiceContext, safe: StoredSafe, p: SafeProposal, sig: SafeSignature, source: 'keystore' | 'file'): Promise<StoredSignature> {
+async function verifyAndStore(ctx: ServiceContext, safe: StoredSafe, p: SafeProposal, sig: SafeSignature, source: 'keystore' | 'file', actor: string): Promise<StoredSignature> {
   const clients = await openSafeClients(safe);
   const live = await liveOwners(ctx, safe, p, clients);
   // The hash is recomputed from the stored SafeTx; the one stored beside it is only an index.
   const review = await reviewSafeProposal(ctx, { safe: safe.name, id: p.id });
   const verified = verifySafeSignature({ chainId: safe.chainId, safeAddress: safe.address, safeTxHash: review.safeTxHash, owners: live.owners }, sig);
   await assertOnChainValid(clients, safe, p.tx, review.safeTxHash, verified);
-  return store(ctx, p, verified, source, live.threshold);
+  return store(ctx, safe, p, verified, source, live.threshold, actor);
 }
 
 /**
@@ -156,11 +159,14 @@ async function verifyAndStore(ctx: ServiceContext, safe: StoredSafe, p: SafeProp
  *   `safe.signer_mismatch`, `safe.wrong_owner`, `safe.hash_not_approved`, `safe.bad_contract_signature`;
  *   ConflictError `safe.duplicate_signer`, `safe.proposal_closed`, `safe.nonce_used`; NotFoundError `safe.proposal_not_found`
  */
-export async function addSafeSignature(ctx: ServiceContext, params: { readonly safe: string; readonly id: string | number; readonly signature: SafeSignature }): Promise<StoredSignature> {
+export async function addSafeSignature(
+  ctx: ServiceContext,
+  params: { readonly safe: string; readonly id: string | number; readonly signature: SafeSignature; readonly actor?: string },
+): Promise<StoredSignature> {
   const safe = await getStoredSafe(ctx, params.safe);
   const p = await getSafeProposal(ctx.db, safe.name, params.id);
   assertOpen(p);
-  return verifyAndStore(ctx, safe, p, params.signature, 'file');
+  return verifyAndStore(ctx, safe, p, params.signature, 'file', params.actor ?? 'cli');
 }
 
 /**
@@ -188,7 +194,7 @@ export async function signSafeProposal(
     throw new ConflictError('safe.duplicate_signer', `${signer} has already signed proposal ${p.id}`, { details: { signer } });
   }
   const sig = await params.signer.signSafeTx({ chainId: safe.chainId, safeAddress: safe.address }, p.tx);
-  return verifyAndStore(ctx, safe, p, sig, 'keystore');
+  return verifyAndStore(ctx, safe, p, sig, 'keystore', 'cli');
 }
 
 /**

@@ -346,6 +346,21 @@ const migrations: Record<string, Migration> = {
       for (const t of ['safe_signatures', 'safe_proposals', 'safes']) await db.schema.dropTable(t).execute();
     },
   },
+  '0005_safe_coordination': {
+    async up(db: Kysely<unknown>) {
+      // A Safe the coordinator serves is also a row of `wallets` (chain 'ethereum'), so that roles, the
+      // audit log, webhooks and the wallet lock work for it unchanged; local Safes keep wallet_id null.
+      await db.schema.alterTable('safes').addColumn('wallet_id', 'text').execute();
+      await db.schema.createIndex('safes_by_wallet').unique().on('safes').column('wallet_id').execute();
+      // The user who proposed (coordinated Safes): proposers may cancel their own proposals.
+      await db.schema.alterTable('safe_proposals').addColumn('proposer', 'text').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('safe_proposals').dropColumn('proposer').execute();
+      await db.schema.dropIndex('safes_by_wallet').execute();
+      await db.schema.alterTable('safes').dropColumn('wallet_id').execute();
+    },
+  },
 };
 
 /** Provides the built-in migrations to kysely's Migrator. */

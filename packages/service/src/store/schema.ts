@@ -320,6 +320,8 @@ export interface SafeTable {
   owners: string;
   threshold: number;
   created_at: string;
+  /** The `wallets` row of a Safe the coordinator serves (roles, audit, webhooks); null for a local Safe. */
+  wallet_id: string | null;
 }
 
 /** A SafeTx proposal. `tx` is the SafeTx as JSON (amounts as decimal strings); `safe_tx_hash` is recomputed by mofn. */
@@ -334,12 +336,14 @@ export interface SafeProposalTable {
   tx: string;
   /** JSON of display facts gathered when proposed (token symbol and decimals, function signature). */
   meta: string;
-  /** open | executed | superseded */
+  /** open | broadcast (execTransaction sent) | executed | superseded | cancelled */
   state: string;
   exec_tx_hash: string | null;
   gas_used: string | null;
   created_at: string;
   updated_at: string;
+  /** User id of the proposer on a coordinated Safe; null for local proposals. */
+  proposer: string | null;
 }
 
 /** One owner's verified signature of a SafeTx; the key (safe_tx_hash, owner) allows one per owner. */

@@ -1,0 +1,3 @@
+import { defineSafeFlowSuite } from './safeFlow.suite.ts';
+
+defineSafeFlowSuite('postgres');
