@@ -63,6 +63,7 @@ const CODE_STATUS: Readonly<Record<string, number>> = {
   'safe.unsupported_version': 422,
   'safe.singleton_missing': 422,
   'safe.simulation_failed': 422,
+  'erc20.read_failed': 422,
 };
 
 /** The HTTP status of an error. Unknown errors are 500. */

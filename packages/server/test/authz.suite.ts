@@ -150,8 +150,9 @@ export function defineAuthzSuite(kind: StoreKind): void {
       await server.close();
     });
 
-    it('covers every route registered under /v1, and lists no route that does not exist', () => {
-      const registered = v1Routes(server.app);
+    it('covers every route registered under /v1 but the Safe routes, and lists no route that does not exist', () => {
+      // Safe routes have their own matrix on a dev chain (safeAccess.suite.ts).
+      const registered = v1Routes(server.app).filter((r) => !r.includes(' /v1/safes'));
       const covered = [...new Set(ROWS.map((r) => r.route))].sort();
       expect(registered.length).toBeGreaterThan(20);
       expect(covered).toEqual(registered);

@@ -538,8 +538,9 @@ export function defineBadInputSuite(kind: StoreKind): void {
       await main.close();
     });
 
-    it('has at least one bad-input case for every route registered under /v1', () => {
-      const routes = v1Routes(main.app);
+    it('has at least one bad-input case for every route registered under /v1 but the Safe routes', () => {
+      // Safe routes have their own bad-input cases on a dev chain (safeAccess.suite.ts).
+      const routes = v1Routes(main.app).filter((r) => !r.includes(' /v1/safes'));
       const covered = new Set(CASES.map((k) => k.route));
       expect(routes.filter((r) => !covered.has(r) && NO_INPUT[r] === undefined)).toEqual([]);
       expect([...covered].filter((r) => !routes.includes(r))).toEqual([]);

@@ -1,0 +1,3 @@
+import { defineSafeAccessSuite } from './safeAccess.suite.ts';
+
+defineSafeAccessSuite('postgres');
