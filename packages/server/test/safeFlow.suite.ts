@@ -251,6 +251,25 @@ export function defineSafeFlowSuite(kind: StoreKind): void {
       expect([r.status, r.body.error.code]).toEqual([422, 'safe.wrong_owner']);
     });
 
+    it('three owners signing at the same instant all land, and the proposal turns ready exactly once', async () => {
+      const made = await as.proposer.post(`/v1/safes/${NAME}/proposals`, { kind: 'eth', to: freshAddress(`concurrent-${kind}`), value: '77' });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      const path = `/v1/safes/${NAME}/proposals/${String(made.body.id)}`;
+      const tx = txOf(made.body);
+      const results = await Promise.all(
+        [0, 1, 2].map(async (i) => {
+          const s = await owners[i]!.signSafeTx({ chainId: 31337, safeAddress }, tx);
+          return as[`s${i}` as 's0'].post(`${path}/signatures`, { signer: s.signer, data: s.data });
+        }),
+      );
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+      expect((await as.viewer.get(path)).body).toMatchObject({ state: 'ready', validSignatures: 3 });
+      const log = await as.viewer.get(`/v1/wallets/${safeId}/audit?limit=1000`);
+      const mine = (log.body.items as { type: string; data: { proposal?: number } }[]).filter((e) => e.data.proposal === made.body.id);
+      expect(mine.filter((e) => e.type === 'safe.signature_added')).toHaveLength(3);
+      expect(mine.filter((e) => e.type === 'safe.proposal_ready')).toHaveLength(1);
+    });
+
     it('audits every change in one verifiable chain and reports it to webhooks', async () => {
       const log = await as.viewer.get(`/v1/wallets/${safeId}/audit?limit=1000`);
       expect(log.status).toBe(200);

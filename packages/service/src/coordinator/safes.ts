@@ -503,7 +503,10 @@ export async function followSafe(ctx: ServiceContext, safe: StoredSafe): Promise
   await refreshStoredSafe(ctx, safe, clients);
 }
 
-/** The job: follows every coordinated Safe with a live proposal. Returns how many Safes were followed. */
+/**
+ * The job: follows every coordinated Safe with a live proposal. One Safe whose node fails does not hold
+ * up the others; the first failure is rethrown after all were tried. Returns how many Safes were followed.
+ */
 export async function followCoordinatedSafes(ctx: ServiceContext): Promise<number> {
   const names = await ctx.db
     .selectFrom('safes')
@@ -513,7 +516,15 @@ export async function followCoordinatedSafes(ctx: ServiceContext): Promise<numbe
     .where('safes.wallet_id', 'is not', null)
     .where('safe_proposals.state', 'in', ['open', 'broadcast'])
     .execute();
-  for (const { name } of names) await followSafe(ctx, await readCoordinatedSafe(ctx, name));
+  let failure: Error | undefined;
+  for (const { name } of names) {
+    try {
+      await followSafe(ctx, await readCoordinatedSafe(ctx, name));
+    } catch (e) {
+      failure ??= e instanceof Error ? e : new Error(String(e));
+    }
+  }
+  if (failure !== undefined) throw failure;
   return names.length;
 }
 
