@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashTypedData, parseEther, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { SAFE_V141_CANONICAL, createSafe, readSafe, signSafeTxEthSign, signSafeTxEip712, createSafeTx, SAFE_TX_TYPES, type SafeTx } from '@mofn/ethereum';
+import { SAFE_V141_CANONICAL, approveSafeTxHash, createNestedSafeSignature, createSafe, encodeApprovedHashSignature, readSafe, signSafeTxForOwnerSafe, signSafeTxEthSign, signSafeTxEip712, createSafeTx, SAFE_TX_TYPES, type SafeTx } from '@mofn/ethereum';
 import { followCoordinatedSafes } from '@mofn/service';
 import { client, startTestServer, type StoreKind, type TestServer } from '../../../test/support/server.ts';
 import { expectStoreUnchanged } from '../../../test/support/serverFixtures.ts';
@@ -268,6 +268,55 @@ export function defineSafeFlowSuite(kind: StoreKind): void {
       const mine = (log.body.items as { type: string; data: { proposal?: number } }[]).filter((e) => e.data.proposal === made.body.id);
       expect(mine.filter((e) => e.type === 'safe.signature_added')).toHaveLength(3);
       expect(mine.filter((e) => e.type === 'safe.proposal_ready')).toHaveLength(1);
+    });
+
+    it('takes an approved-hash signature and an EIP-1271 signature of an owner Safe, each checked on chain, and executes with them', async () => {
+      // Child Safe 3-of-3: an owner Safe (1-of-1 of a key), an owner who approves on chain, an owner who signs.
+      const inner = rawOwners(3, `nested-${kind}`);
+      const parent = await createSafe(tc.clients, { config: { owners: [inner[0]!.address], threshold: 1, saltNonce: 11n }, singletons: SAFE_V141_CANONICAL, account: tc.funder });
+      const child = await createSafe(tc.clients, { config: { owners: [parent.address, inner[1]!.address, inner[2]!.address], threshold: 3, saltNonce: 12n }, singletons: SAFE_V141_CANONICAL, account: tc.funder });
+      await send(tc, child.address, parseEther('1'));
+      const name = `nested-${kind}`;
+      const reg = await as.admin.post('/v1/safes', { name, chainId: 31337, address: child.address });
+      expect(reg.status, JSON.stringify(reg.body)).toBe(201);
+      const grant = async (user: 's0' | 's1' | 's2', cosigner: string) => {
+        const me = await as[user].get('/v1/users/me');
+        expect((await as.admin.post(`/v1/wallets/${String(reg.body.id)}/roles`, { user: me.body.id, role: 'signer', cosigner })).status).toBe(201);
+      };
+      await grant('s0', parent.address);
+      await grant('s1', inner[1]!.address);
+      await grant('s2', inner[2]!.address);
+      const made = await as.admin.post(`/v1/safes/${name}/proposals`, { kind: 'eth', to: freshAddress(`nested-to-${kind}`), value: parseEther('0.25').toString() });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      const path = `/v1/safes/${name}/proposals/${String(made.body.id)}`;
+      const tx = txOf(made.body);
+      const childDomain = { chainId: 31337, safeAddress: child.address };
+      // The approved hash counts only once the owner approved it on chain.
+      const approved = { signer: inner[1]!.address, data: encodeApprovedHashSignature(inner[1]!.address) };
+      const early = await expectStoreUnchanged(server.store, () => as.s1.post(`${path}/signatures`, approved), [], 'not yet approved');
+      expect([early.status, early.body.error.code]).toEqual([422, 'safe.hash_not_approved']);
+      await send(tc, inner[1]!.address, parseEther('0.1'));
+      await approveSafeTxHash(tc.clients, { safeAddress: child.address, safeTxHash: made.body.safeTxHash as Hex, account: privateKeyToAccount(inner[1]!.key) });
+      expect((await as.s1.post(`${path}/signatures`, approved)).body.added).toMatchObject({ kind: 'approved_hash', count: 1 });
+      // The owner Safe's contract signature: its owner signs the SafeTx as a Safe message of the owner Safe.
+      const forParent = await signSafeTxForOwnerSafe(inner[0]!.key, parent.address, childDomain, tx);
+      const contractSig = createNestedSafeSignature({ ownerSafe: { address: parent.address, owners: [inner[0]!.address], threshold: 1 }, childDomain, tx, signatures: [forParent] });
+      // A contract signature the owner Safe does not validate (signed for another transaction) is refused on chain.
+      const otherTx = createSafeTx({ ...tx, value: tx.value + 1n });
+      const wrongInner = await signSafeTxForOwnerSafe(inner[0]!.key, parent.address, childDomain, otherTx);
+      const wrong = createNestedSafeSignature({ ownerSafe: { address: parent.address, owners: [inner[0]!.address], threshold: 1 }, childDomain, tx: otherTx, signatures: [wrongInner] });
+      const refused = await expectStoreUnchanged(server.store, () => as.s0.post(`${path}/signatures`, { signer: wrong.signer, data: wrong.data }), [], 'bad 1271');
+      expect([refused.status, refused.body.error.code]).toEqual([422, 'safe.bad_contract_signature']);
+      expect((await as.s0.post(`${path}/signatures`, { signer: contractSig.signer, data: contractSig.data })).body.added).toMatchObject({ kind: 'contract', count: 2 });
+      const last = await inner[2]!.signSafeTx(childDomain, tx);
+      expect((await as.s2.post(`${path}/signatures`, { signer: last.signer, data: last.data })).body.proposal).toMatchObject({ state: 'ready' });
+      const exec = await as.s2.get(`${path}/execution`);
+      expect(exec.status, JSON.stringify(exec.body)).toBe(200);
+      const hash = await tc.clients.wallet.sendTransaction({ account: tc.funder, chain: tc.clients.chain, to: exec.body.to as Address, data: exec.body.data as Hex });
+      await tc.clients.public.waitForTransactionReceipt({ hash });
+      const done = await as.s2.post(`${path}/execution`, { txHash: hash });
+      expect(done.body).toMatchObject({ state: 'confirmed' });
+      expect(await tc.clients.public.getBalance({ address: freshAddress(`nested-to-${kind}`) })).toBe(parseEther('0.25'));
     });
 
     it('audits every change in one verifiable chain and reports it to webhooks', async () => {
