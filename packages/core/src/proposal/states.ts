@@ -169,22 +169,32 @@ export function assertInstant(name: string, value: number): void {
   }
 }
 
+/** True when `guard` holds on `p` at `now`. Never throws. */
+function guardHolds(guard: TransitionGuard, p: Proposal, now: number): boolean {
+  switch (guard) {
+    case 'quorum_reached':
+      return readinessOf(p.signatures, { inputCount: p.inputCount, threshold: p.threshold, cosigners: p.cosigners }).ready;
+    case 'quorum_unreachable':
+      return isUnreachable({ cosignerCount: p.cosigners.length, threshold: p.threshold, declines: p.declines.length });
+    case 'ttl_elapsed':
+      return now >= p.expiresAt;
+  }
+}
+
 /** Evaluates a guard; returns an error to throw, or undefined when it holds. */
 function guardFailure(guard: TransitionGuard, p: Proposal, now: number): ConflictError | NotReadyError | undefined {
+  if (guardHolds(guard, p, now)) return undefined;
   switch (guard) {
     case 'quorum_reached': {
       const r = readinessOf(p.signatures, { inputCount: p.inputCount, threshold: p.threshold, cosigners: p.cosigners });
-      if (r.ready) return undefined;
       const short = r.inputs.filter((i) => i.missing > 0);
       return new NotReadyError('proposal.not_ready', `proposal ${p.id} lacks signatures on ${short.length} of ${p.inputCount} input(s), e.g. input ${short[0]?.input} needs ${short[0]?.missing} more`, {
         details: { missing: short.map((i) => ({ input: i.input, missing: i.missing })) },
       });
     }
     case 'quorum_unreachable':
-      if (isUnreachable({ cosignerCount: p.cosigners.length, threshold: p.threshold, declines: p.declines.length })) return undefined;
       return new ConflictError('proposal.still_reachable', `proposal ${p.id} has ${p.declines.length} decline(s); it is rejected only after more than ${p.cosigners.length - p.threshold}`);
     case 'ttl_elapsed':
-      if (now >= p.expiresAt) return undefined;
       return new ConflictError('proposal.not_expired', `proposal ${p.id} expires at ${p.expiresAt}, now is ${now}`);
   }
 }
@@ -258,7 +268,8 @@ export function pendingSystemEvent(proposal: Proposal, now: number): ProposalEve
   const row = TRANSITIONS[proposal.state];
   for (const event of ['expire', 'reject', 'complete'] as const) {
     const r = row[event];
-    if (r?.guard !== undefined && guardFailure(r.guard, proposal, now) === undefined) return event;
+    // Asked on every change: a boolean, since building the refusal (an Error with its stack) costs more than the check.
+    if (r?.guard !== undefined && guardHolds(r.guard, proposal, now)) return event;
   }
   return undefined;
 }

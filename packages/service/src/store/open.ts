@@ -112,9 +112,31 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrate(db, file);
   return { db, kind: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+/**
+ * kysely prepares every query afresh; compiling the SQL costs more than running it for the small
+ * statements the coordinator issues, and the same few hundred texts recur. A prepared statement is
+ * reusable (SQLite re-prepares it itself after a schema change), so they are kept by text.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database): { close(): void; prepare(sql: string): SqliteDatabase.Statement } {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (stmt === undefined) {
+        stmt = sqlite.prepare(text);
+        // Queries built with varying IN-lists make unbounded texts: start over rather than grow.
+        if (cache.size >= 1000) cache.clear();
+        cache.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
 }
 
 /** True when the store answers a trivial query (readiness probe). */
