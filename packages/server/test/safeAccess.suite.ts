@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEther, type Address, type Hex } from 'viem';
 import { SAFE_V141_CANONICAL, createSafe, createSafeTx, readSafe, type SafeTx } from '@mofn/ethereum';
-import { createContext, createToken, revokeToken } from '@mofn/service';
+import { createContext, createToken, revokeToken, safeTxFromFields } from '@mofn/service';
 import { client, startTestServer, type ApiResponse, type StoreKind, type TestServer } from '../../../test/support/server.ts';
 import { expectErrorBody, expectStoreUnchanged, snapshotStore, v1Routes } from '../../../test/support/serverFixtures.ts';
 import { freshAddress, rawOwners, send, startTestChain, type RawOwner, type TestChain } from '../../service/test/safe/support.ts';
@@ -44,21 +44,8 @@ interface Row {
   readonly forbidden?: string | Partial<Record<Col, string>>;
 }
 
-function txOf(view: { tx: Record<string, string | number> }): SafeTx {
-  const t = view.tx;
-  return createSafeTx({
-    to: t['to'] as Address,
-    value: BigInt(t['value']!),
-    data: t['data'] as Hex,
-    operation: Number(t['operation']) as 0 | 1,
-    safeTxGas: BigInt(t['safeTxGas']!),
-    baseGas: BigInt(t['baseGas']!),
-    gasPrice: BigInt(t['gasPrice']!),
-    gasToken: t['gasToken'] as Address,
-    refundReceiver: t['refundReceiver'] as Address,
-    nonce: BigInt(t['nonce']!),
-  });
-}
+/** The SafeTx a proposal view carries (decimal strings). */
+const txOf = (view: { tx: Record<string, string | number> }): SafeTx => safeTxFromFields(view.tx);
 
 const S = (fx: Fx) => `/v1/safes/${fx.name}`;
 const SP = (fx: Fx, id: number | string) => `${S(fx)}/proposals/${String(id)}`;

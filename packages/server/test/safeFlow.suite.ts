@@ -10,29 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashTypedData, parseEther, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { SAFE_V141_CANONICAL, approveSafeTxHash, createNestedSafeSignature, createSafe, encodeApprovedHashSignature, readSafe, signSafeTxForOwnerSafe, signSafeTxEthSign, signSafeTxEip712, createSafeTx, SAFE_TX_TYPES, type SafeTx } from '@mofn/ethereum';
-import { followCoordinatedSafes } from '@mofn/service';
+import { followCoordinatedSafes, safeTxFromFields } from '@mofn/service';
 import { client, startTestServer, type StoreKind, type TestServer } from '../../../test/support/server.ts';
 import { expectStoreUnchanged } from '../../../test/support/serverFixtures.ts';
 import { freshAddress, rawOwners, send, startTestChain, type RawOwner, type TestChain } from '../../service/test/safe/support.ts';
 
 type Api = ReturnType<typeof client>;
 
-/** The SafeTx a proposal view carries (decimal strings) as @mofn/ethereum takes it. */
-function txOf(view: { tx: Record<string, string | number> }): SafeTx {
-  const t = view.tx;
-  return createSafeTx({
-    to: t['to'] as Address,
-    value: BigInt(t['value']!),
-    data: t['data'] as Hex,
-    operation: Number(t['operation']) as 0 | 1,
-    safeTxGas: BigInt(t['safeTxGas']!),
-    baseGas: BigInt(t['baseGas']!),
-    gasPrice: BigInt(t['gasPrice']!),
-    gasToken: t['gasToken'] as Address,
-    refundReceiver: t['refundReceiver'] as Address,
-    nonce: BigInt(t['nonce']!),
-  });
-}
+/** The SafeTx a proposal view carries (decimal strings). */
+const txOf = (view: { tx: Record<string, string | number> }): SafeTx => safeTxFromFields(view.tx);
 
 /** Signs the typed data the server exports, as a wallet would: viem's own EIP-712, no mofn code. */
 async function signExportedTypedData(owner: RawOwner, exported: { typedData: { domain: { chainId: number; verifyingContract: Address }; message: Record<string, string | number> } }): Promise<Hex> {

@@ -124,7 +124,14 @@ export function safeTxToJson(tx: SafeTx): Record<string, string | number> {
 }
 
 function safeTxFromJson(text: string): SafeTx {
-  const o = JSON.parse(text) as Record<string, string | number>;
+  return safeTxFromFields(JSON.parse(text) as Record<string, string | number>);
+}
+
+/**
+ * The SafeTx of fields as {@link safeTxToJson} writes them (and the API shows them), validated.
+ * @throws InvalidInputError from createSafeTx; SyntaxError for an amount that is not an integer
+ */
+export function safeTxFromFields(o: Readonly<Record<string, string | number>>): SafeTx {
   return createSafeTx({
     to: String(o['to']) as Address,
     value: BigInt(o['value']!),
