@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidInputError } from '@mofn/core';
-import { SAFE_DANGER_CODES } from '@mofn/ethereum';
 import {
-  SAFE_SERVICE_DANGER_CODES,
   addSafeSignature,
   assertReviewAcknowledged,
   createStoredSafe,
@@ -15,128 +12,15 @@ import {
   reviewSafeProposal,
   showSafe,
   signSafeProposal,
-  type SafeBatchCall,
   type SafeProposalReview,
-  type SafeProposalSpec,
-  type SafeSender,
 } from '@mofn/service';
-import { createEthereumKeySigner, deriveEthereumAccount, deriveEthereumAddress, formatEthereumKeyPath, lockKeystore, readKeystore, unlockKeystore, type UnlockedKeystore } from '@mofn/signers';
+import { createEthereumKeySigner, deriveEthereumAddress, formatEthereumKeyPath } from '@mofn/signers';
 import { withStore } from '../context.ts';
 import { readInput, toJson, writeOutput, type Io } from '../io.ts';
-import { getPassword } from '../password.ts';
 import { collect, parseIntegerOption } from './options.ts';
-
-function parseWei(name: string, text: string): bigint {
-  if (!/^[0-9]{1,78}$/.test(text)) throw new InvalidInputError('option.bad_amount', `${name} must be an integer amount in wei, got '${text.slice(0, 80)}'`, { hint: '1 ETH is 1000000000000000000 wei' });
-  return BigInt(text);
-}
-
-function parseNonce(name: string, text: string): bigint {
-  if (!/^[0-9]{1,19}$/.test(text)) throw new InvalidInputError('option.bad_integer', `${name} must be a non-negative integer, got '${text.slice(0, 80)}'`);
-  return BigInt(text);
-}
-
-function parseJsonFile(path: string, what: string): unknown {
-  try {
-    return JSON.parse(readInput(path)) as unknown;
-  } catch (cause) {
-    if (cause instanceof SyntaxError) throw new InvalidInputError('option.bad_json', `${what} ${path} is not valid JSON`, { cause });
-    throw cause;
-  }
-}
-
-/** Runs `fn` with an unlocked keystore, locking it afterwards whatever happens. */
-async function withKeystore<T>(file: string, fn: (unlocked: UnlockedKeystore) => Promise<T>): Promise<T> {
-  const unlocked = await unlockKeystore(await readKeystore(file), getPassword());
-  try {
-    return await fn(unlocked);
-  } finally {
-    lockKeystore(unlocked);
-  }
-}
-
-/** The gas payer: an Ethereum key of a keystore, or (undefined) the node's first unlocked account. */
-async function withSender<T>(opts: { fromKeystore?: string; index: string }, fn: (sender: SafeSender | undefined) => Promise<T>): Promise<T> {
-  if (opts.fromKeystore === undefined) return fn(undefined);
-  const index = parseIntegerOption('--index', opts.index, 0, 2 ** 31 - 1);
-  return withKeystore(opts.fromKeystore, (unlocked) => fn(deriveEthereumAccount(unlocked, index)));
-}
-
-interface ProposeOptions {
-  to?: string;
-  value?: string;
-  erc20?: string;
-  amount?: string;
-  call?: string;
-  abi?: string;
-  function?: string;
-  args?: string;
-  batch?: string;
-  addOwner?: string;
-  removeOwner?: string;
-  swapOwner?: string;
-  newOwner?: string;
-  threshold?: string;
-  reject?: string;
-  nonce?: string;
-  json?: boolean;
-}
-
-/** The one proposal the options describe. @throws InvalidInputError `option.bad_proposal` */
-function specOf(o: ProposeOptions): SafeProposalSpec {
-  const threshold = o.threshold === undefined ? undefined : parseIntegerOption('--threshold', o.threshold, 1, 1000);
-  const modes = [o.erc20, o.call, o.batch, o.addOwner, o.removeOwner, o.swapOwner, o.reject].filter((x) => x !== undefined).length;
-  const usage = (message: string) => new InvalidInputError('option.bad_proposal', message, { hint: 'see `mofn safe propose --help`' });
-  if (modes > 1) throw usage('give exactly one of --erc20, --call, --batch, --add-owner, --remove-owner, --swap-owner, --reject');
-  if (o.erc20 !== undefined) {
-    if (o.to === undefined || o.amount === undefined) throw usage('--erc20 TOKEN needs --to ADDR and --amount TOKENS');
-    return { kind: 'erc20', token: o.erc20, to: o.to, amount: o.amount };
-  }
-  if (o.call !== undefined) {
-    if (o.abi === undefined || o.function === undefined) throw usage('--call ADDR needs --abi FILE and --function SIG');
-    let args: unknown = [];
-    if (o.args !== undefined) {
-      try {
-        args = JSON.parse(o.args) as unknown;
-      } catch (cause) {
-        throw new InvalidInputError('option.bad_json', '--args must be a JSON array', { cause });
-      }
-    }
-    return { kind: 'call', to: o.call, abi: parseJsonFile(o.abi, 'ABI file'), function: o.function, args, ...(o.value === undefined ? {} : { value: parseWei('--value', o.value) }) };
-  }
-  if (o.batch !== undefined) {
-    const calls = parseJsonFile(o.batch, 'batch file');
-    if (!Array.isArray(calls)) throw usage('the batch file must hold a JSON array of { "to", "value", "data" }');
-    return {
-      kind: 'batch',
-      calls: calls.map((c: unknown, i): SafeBatchCall => {
-        if (typeof c !== 'object' || c === null) throw usage(`batch call ${i + 1} is not an object`);
-        const { to, value, data } = c as Record<string, unknown>;
-        if (typeof to !== 'string') throw usage(`batch call ${i + 1} has no "to" address`);
-        if (data !== undefined && typeof data !== 'string') throw usage(`batch call ${i + 1}: "data" must be 0x hex`);
-        if (value !== undefined && typeof value !== 'string' && typeof value !== 'number') throw usage(`batch call ${i + 1}: "value" must be wei as a decimal string`);
-        return { to, ...(value === undefined ? {} : { value: parseWei(`batch call ${i + 1} value`, String(value)) }), ...(typeof data === 'string' ? { data } : {}) };
-      }),
-    };
-  }
-  if (o.addOwner !== undefined) return { kind: 'add_owner', owner: o.addOwner, ...(threshold === undefined ? {} : { threshold }) };
-  if (o.removeOwner !== undefined) return { kind: 'remove_owner', owner: o.removeOwner, ...(threshold === undefined ? {} : { threshold }) };
-  if (o.swapOwner !== undefined) {
-    if (o.newOwner === undefined) throw usage('--swap-owner OLD needs --new-owner NEW');
-    return { kind: 'swap_owner', oldOwner: o.swapOwner, newOwner: o.newOwner };
-  }
-  if (o.reject !== undefined) return { kind: 'reject', nonce: parseNonce('--reject', o.reject) };
-  if (o.to !== undefined) {
-    if (o.value === undefined) throw usage('--to ADDR needs --value WEI (or --erc20 TOKEN --amount TOKENS)');
-    return { kind: 'eth', to: o.to, value: parseWei('--value', o.value) };
-  }
-  if (threshold !== undefined) return { kind: 'threshold', threshold };
-  throw usage('say what to propose: --to/--value, --erc20, --call, --batch, --add-owner, --remove-owner, --swap-owner, --threshold or --reject');
-}
-
-function dangerText(code: string): string | undefined {
-  return (SAFE_DANGER_CODES as Record<string, string>)[code] ?? (SAFE_SERVICE_DANGER_CODES as Record<string, string>)[code];
-}
+import { approveHashLocal, approveHashRemote, type ApproveHashOptions } from './safeApprove.ts';
+import { assertNoLocalRpc, dangerText, parseKeyIndex, parseNonce, specOf, withKeystore, withSender, type ProposeOptions, type ServerOption } from './safeCommon.ts';
+import { remoteAddSignature, remoteCancel, remoteExec, remoteList, remotePropose, remoteRegister, remoteReview, remoteShow, remoteSign, remoteTypedData } from './safeRemote.ts';
 
 function printReview(io: Io, r: SafeProposalReview): void {
   const p = r.proposal;
@@ -158,7 +42,10 @@ function printReview(io: Io, r: SafeProposalReview): void {
   io.out(`  signatures ${r.signatures.length} of ${r.threshold}${r.signatures.map((s) => `\n    ${s.owner} (${s.kind}, ${s.source})`).join('')}`);
 }
 
-/** `mofn safe ...` (local mode) and `mofn key eth-address`: Safe multisigs on Ethereum and EVM chains. */
+/**
+ * `mofn safe ...` and `mofn key eth-address`: Safe multisigs on Ethereum and EVM chains, on the local store,
+ * or with `--server` on a coordinator (safeRemote.ts).
+ */
 export function registerSafeCommands(program: Command, io: Io): void {
   const key = program.commands.find((c) => c.name() === 'key') ?? program.command('key').description('software keystore');
   key
@@ -167,13 +54,15 @@ export function registerSafeCommands(program: Command, io: Io): void {
     .requiredOption('--keystore <file>', 'keystore file')
     .option('--index <i>', 'address index', '0')
     .action(async (opts: { keystore: string; index: string }) => {
-      const index = parseIntegerOption('--index', opts.index, 0, 2 ** 31 - 1);
+      const index = parseKeyIndex(opts.index);
       const address = await withKeystore(opts.keystore, (u) => Promise.resolve(deriveEthereumAddress(u, index)));
       io.out(address);
       io.err(`path ${formatEthereumKeyPath(index)}`);
     });
 
-  const safe = program.command('safe').description('Safe (Ethereum / EVM) multisigs: create or import, propose, review, sign, execute');
+  const safe = program.command('safe').description('Safe (Ethereum / EVM) multisigs: create or import, propose, review, sign, execute; --server works with a coordinator');
+  // Given alone, --server means $MOFN_SERVER; put it after the arguments (or write --server=URL) so it takes no argument as its URL.
+  const withServer = (c: Command) => c.option('--server [url]', 'work on the coordinator at url (alone: $MOFN_SERVER; token from $MOFN_TOKEN) instead of the local store');
 
   safe
     .command('create <name>')
@@ -220,11 +109,24 @@ export function registerSafeCommands(program: Command, io: Io): void {
       if (imported.guard !== undefined) io.out(`  guard ${imported.guard}`);
     });
 
-  safe
-    .command('show <name>')
-    .description('a stored Safe as it is on chain now')
+  withServer(safe.command('register <name>'))
+    .description('register an existing Safe with a coordinator (read on chain by the server); you become its admin')
+    .requiredOption('--address <address>', 'the Safe address')
+    .requiredOption('--chain <id>', 'chain id')
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { json?: boolean }) => {
+    .action(async (name: string, opts: ServerOption & { address: string; chain: string; json?: boolean }) => {
+      const chainId = parseIntegerOption('--chain', opts.chain, 1, Number.MAX_SAFE_INTEGER);
+      await remoteRegister(io, name, { ...opts, chainId });
+    });
+
+  withServer(safe.command('show <name>'))
+    .description('a stored Safe as it is on chain now (with --server: as the coordinator serves it, with your roles)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: ServerOption & { json?: boolean }) => {
+      if (opts.server !== undefined) {
+        await remoteShow(io, name, opts);
+        return;
+      }
       const s = await withStore((ctx) => showSafe(ctx, name));
       if (opts.json) {
         io.out(toJson(s));
@@ -239,8 +141,7 @@ export function registerSafeCommands(program: Command, io: Io): void {
       io.out(`  modules ${c.modules.length === 0 ? 'none' : c.modules.join(', ')}; guard ${c.guard ?? 'none'}; fallback handler ${c.fallbackHandler ?? 'none'}`);
     });
 
-  safe
-    .command('propose <name>')
+  withServer(safe.command('propose <name>'))
     .description('propose a Safe transaction: ETH, ERC-20, contract call, batch, owner change or rejection')
     .option('--to <address>', 'recipient (ETH with --value, ERC-20 with --erc20 and --amount)')
     .option('--value <wei>', 'ETH amount in wei (also with --call)')
@@ -259,7 +160,11 @@ export function registerSafeCommands(program: Command, io: Io): void {
     .option('--reject <nonce>', 'propose a rejection at this nonce (cancels the other proposals there)')
     .option('--nonce <n>', 'nonce (default: the next after the queue)')
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: ProposeOptions) => {
+    .action(async (name: string, opts: ProposeOptions & ServerOption) => {
+      if (opts.server !== undefined) {
+        await remotePropose(io, name, opts);
+        return;
+      }
       const spec = specOf(opts);
       const nonce = opts.nonce === undefined ? undefined : parseNonce('--nonce', opts.nonce);
       const review = await withStore((ctx) => proposeSafeTx(ctx, { safe: name, spec, ...(nonce === undefined ? {} : { nonce }) }));
@@ -267,25 +172,31 @@ export function registerSafeCommands(program: Command, io: Io): void {
       else printReview(io, review);
     });
 
-  safe
-    .command('review <name> <id>')
+  withServer(safe.command('review <name> <id>'))
     .description('review a proposal: decoded calls, payments, danger flags, SafeTx hash and domain separator, signatures')
     .option('--json', 'print JSON')
-    .action(async (name: string, id: string, opts: { json?: boolean }) => {
+    .action(async (name: string, id: string, opts: ServerOption & { json?: boolean }) => {
+      if (opts.server !== undefined) {
+        await remoteReview(io, name, id, opts);
+        return;
+      }
       const review = await withStore((ctx) => reviewSafeProposal(ctx, { safe: name, id }));
       if (opts.json) io.out(toJson(review));
       else printReview(io, review);
     });
 
-  safe
-    .command('sign <name> <id>')
-    .description('sign a proposal (EIP-712) with a keystore Ethereum key; every danger flag needs --ack CODE')
+  withServer(safe.command('sign <name> <id>'))
+    .description('sign a proposal (EIP-712) with a keystore Ethereum key; every danger flag needs --ack CODE (with --server: checked here, then uploaded)')
     .requiredOption('--keystore <file>', 'keystore file')
     .option('--index <i>', "Ethereum key index (m/44'/60'/0'/0/i)", '0')
     .option('--ack <code>', 'acknowledge a danger flag by its code (repeat)', collect, [])
     .option('--json', 'print JSON')
-    .action(async (name: string, id: string, opts: { keystore: string; index: string; ack: string[]; json?: boolean }) => {
-      const index = parseIntegerOption('--index', opts.index, 0, 2 ** 31 - 1);
+    .action(async (name: string, id: string, opts: ServerOption & { keystore: string; index: string; ack: string[]; json?: boolean }) => {
+      if (opts.server !== undefined) {
+        await remoteSign(io, name, id, opts);
+        return;
+      }
+      const index = parseKeyIndex(opts.index);
       // Review and acknowledgement are checked before the password is asked.
       await withStore(async (ctx) => {
         assertReviewAcknowledged(await reviewSafeProposal(ctx, { safe: name, id }), opts.ack);
@@ -297,11 +208,26 @@ export function registerSafeCommands(program: Command, io: Io): void {
       else io.out(`signed by ${stored.owner}: ${stored.count} of ${stored.threshold} signature(s) (safeTxHash ${stored.safeTxHash})`);
     });
 
-  safe
-    .command('typed-data <name> <id>')
+  withServer(safe.command('approve-hash <name> <id>'))
+    .description("approve a proposal's safeTxHash on chain from an owner's keystore key (approveHash), then record that approval as the owner's signature")
+    .requiredOption('--from-keystore <file>', 'keystore of the owner (its key sends approveHash and pays the gas)')
+    .option('--index <i>', "Ethereum key index (m/44'/60'/0'/0/i)", '0')
+    .option('--rpc <url>', "JSON-RPC URL of the Safe's chain (with --server; locally the stored Safe's)")
+    .option('--ack <code>', 'acknowledge a danger flag by its code (repeat)', collect, [])
+    .option('--json', 'print JSON')
+    .action(async (name: string, id: string, opts: ApproveHashOptions) => {
+      if (opts.server !== undefined) await approveHashRemote(io, name, id, opts);
+      else await approveHashLocal(io, name, id, opts);
+    });
+
+  withServer(safe.command('typed-data <name> <id>'))
     .description('print the EIP-712 typed data of a proposal (eth_signTypedData_v4 JSON) to sign elsewhere')
     .option('--out <file>', 'write to a file instead of stdout')
-    .action(async (name: string, id: string, opts: { out?: string }) => {
+    .action(async (name: string, id: string, opts: ServerOption & { out?: string }) => {
+      if (opts.server !== undefined) {
+        await remoteTypedData(io, name, id, opts);
+        return;
+      }
       const { typedData, safeTxHash } = await withStore((ctx) => getSafeTypedDataJson(ctx, { safe: name, id }));
       const text = toJson(typedData);
       if (opts.out === undefined) io.out(text);
@@ -309,25 +235,33 @@ export function registerSafeCommands(program: Command, io: Io): void {
       io.err(`safeTxHash ${safeTxHash}: your signing device must show this hash`);
     });
 
-  safe
-    .command('add-signature <name> <id>')
+  withServer(safe.command('add-signature <name> <id>'))
     .description('add an owner signature made elsewhere: JSON { signer, data, chainId?, safeAddress?, safeTxHash? }')
     .requiredOption('--file <file>', 'signature file (- for stdin)')
     .option('--json', 'print JSON')
-    .action(async (name: string, id: string, opts: { file: string; json?: boolean }) => {
+    .action(async (name: string, id: string, opts: ServerOption & { file: string; json?: boolean }) => {
+      if (opts.server !== undefined) {
+        await remoteAddSignature(io, name, id, opts);
+        return;
+      }
       const signature = parseSafeSignatureFile(readInput(opts.file));
       const stored = await withStore((ctx) => addSafeSignature(ctx, { safe: name, id, signature }));
       if (opts.json) io.out(toJson(stored));
       else io.out(`signature of ${stored.owner} (${stored.kind}) verified and stored: ${stored.count} of ${stored.threshold}`);
     });
 
-  safe
-    .command('exec <name> <id>')
-    .description('execute a proposal with its signatures (simulated with eth_call first, gas estimated)')
+  withServer(safe.command('exec <name> <id>'))
+    .description('execute a proposal with its signatures (simulated with eth_call first, gas estimated); with --server, sent from here through --rpc and reported')
     .option('--from-keystore <file>', 'send from this keystore’s Ethereum key (default: the node’s unlocked account)')
     .option('--index <i>', 'Ethereum key index in --from-keystore', '0')
+    .option('--rpc <url>', "JSON-RPC URL of the Safe's chain (with --server)")
     .option('--json', 'print JSON')
-    .action(async (name: string, id: string, opts: { fromKeystore?: string; index: string; json?: boolean }) => {
+    .action(async (name: string, id: string, opts: ServerOption & { fromKeystore?: string; index: string; rpc?: string; json?: boolean }) => {
+      if (opts.server !== undefined) {
+        await remoteExec(io, name, id, opts);
+        return;
+      }
+      assertNoLocalRpc(opts.rpc);
       const done = await withSender(opts, (sender) => withStore((ctx) => executeSafeProposal(ctx, { safe: name, id, ...(sender === undefined ? {} : { sender }) })));
       if (opts.json) {
         io.out(toJson(done));
@@ -337,11 +271,21 @@ export function registerSafeCommands(program: Command, io: Io): void {
       if (done.superseded.length > 0) io.out(`  superseded at the same nonce: ${done.superseded.join(', ')}`);
     });
 
-  safe
-    .command('list <name>')
+  withServer(safe.command('cancel <name> <id>'))
+    .description("withdraw a proposal on a coordinator (its proposer or a Safe admin); off-chain only: to cancel on chain, propose --reject at its nonce")
+    .option('--json', 'print JSON')
+    .action(async (name: string, id: string, opts: ServerOption & { json?: boolean }) => {
+      await remoteCancel(io, name, id, opts);
+    });
+
+  withServer(safe.command('list <name>'))
     .description('the nonce queue: proposals per nonce, executed and superseded ones closed')
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { json?: boolean }) => {
+    .action(async (name: string, opts: ServerOption & { json?: boolean }) => {
+      if (opts.server !== undefined) {
+        await remoteList(io, name, opts);
+        return;
+      }
       const queue = await withStore((ctx) => listSafeProposals(ctx, name));
       if (opts.json) {
         io.out(toJson(queue));

@@ -204,7 +204,12 @@ export async function signSafeProposal(
  */
 export async function getSafeTypedDataJson(ctx: ServiceContext, params: { readonly safe: string; readonly id: string | number }): Promise<{ readonly typedData: Record<string, unknown>; readonly safeTxHash: Hex }> {
   const review = await reviewSafeProposal(ctx, params);
-  const typedData = {
+  return Object.freeze({ typedData: safeTypedDataJson({ chainId: review.safe.chainId, safeAddress: review.safe.address }, review.tx), safeTxHash: review.safeTxHash });
+}
+
+/** The eth_signTypedData_v4 JSON of a SafeTx: EIP712Domain spelled out, integers as decimal strings. */
+export function safeTypedDataJson(domain: SafeDomain, tx: SafeTx): Record<string, unknown> {
+  return {
     types: {
       EIP712Domain: [
         { name: 'chainId', type: 'uint256' },
@@ -213,10 +218,9 @@ export async function getSafeTypedDataJson(ctx: ServiceContext, params: { readon
       SafeTx: SAFE_TX_TYPES.SafeTx,
     },
     primaryType: 'SafeTx',
-    domain: { chainId: review.safe.chainId, verifyingContract: review.safe.address },
-    message: safeTxToJson(review.tx),
+    domain: { chainId: domain.chainId, verifyingContract: domain.safeAddress },
+    message: safeTxToJson(tx),
   };
-  return Object.freeze({ typedData, safeTxHash: review.safeTxHash });
 }
 
 /** The stored signatures of a proposal, as SafeSignatures labelled with their context. */
