@@ -233,7 +233,8 @@ describe('mofn safe --server', () => {
     expect(cancelled).toContain("proposal 2 of Safe 'team': cancelled on the coordinator");
     expect(cancelled).toContain('--reject 1');
     expect(codeOf(await as('s0', 'safe', 'sign', 'team', '2', '--keystore', owners[0]!.file, '--ack', 'safe.new_recipient', '--server'))).toBe('safe.proposal_closed');
-    expect(codeOf(await as('s0', 'safe', 'cancel', 'team', '1', '--server'))).toBe('proposal.not_allowed');
+    // A confirmed proposal accepts no cancel, whoever asks (the shared workflow's table).
+    expect(codeOf(await as('s0', 'safe', 'cancel', 'team', '1', '--server'))).toBe('proposal.terminal');
   });
 
   it('approve-hash in local mode: approved on chain, stored after the on-chain check, counted at execution', async () => {

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { getAddress, isAddressEqual, isHex, type Address, type Hex } from 'viem';
-import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, NotReadyError, type ProposalState } from '@mofn/core';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, NotReadyError, createSignatureSet, readinessOf, transition, type Actor, type Proposal, type ProposalEvent, type ProposalState } from '@mofn/core';
 import {
   encodeExecTransaction,
   encodeSafeSignatures,
@@ -264,10 +264,38 @@ export async function safeOwnerKeys(ctx: ServiceContext, walletId: string): Prom
   return { safe, keys: safe.owners.map((o) => o.toLowerCase()) };
 }
 
-function workflowState(p: SafeProposal, valid: number, threshold: number): ProposalState {
+/**
+ * A Safe proposal as core's workflow sees it: one "input" (the SafeTx hash), the owners as cosigners,
+ * the stored signatures of current owners as the signature set. Safe proposals do not expire (a
+ * rejection at their nonce retires them on chain), hence no deadline.
+ */
+function coreProposalOf(safe: StoredSafe, p: SafeProposal, stored: readonly { readonly owner: string; readonly signature: string }[]): Proposal {
+  const cosigners = safe.owners.map((o) => o.toLowerCase());
+  const signatures = createSignatureSet(
+    stored.filter((x) => cosigners.includes(x.owner.toLowerCase())).map((x) => ({ input: 0, publicKey: x.owner.toLowerCase(), cosigner: x.owner.toLowerCase(), signature: x.signature.toLowerCase().replace(/^0x/, '') })),
+  );
+  const core: Proposal = {
+    id: `${safe.name}#${String(p.id)}`,
+    state: 'collecting',
+    proposer: p.proposer ?? 'cli',
+    threshold: safe.threshold,
+    cosigners,
+    inputCount: 1,
+    signatures,
+    declines: [],
+    createdAt: Date.parse(p.createdAt),
+    updatedAt: Date.parse(p.updatedAt),
+    expiresAt: Number.MAX_SAFE_INTEGER,
+    version: 0,
+  };
+  return { ...core, state: workflowState(p, core) };
+}
+
+/** The shared workflow state of a stored Safe proposal: an open one is `ready` once core's readiness says so. */
+function workflowState(p: SafeProposal, core: Proposal): ProposalState {
   switch (p.state) {
     case 'open':
-      return valid >= threshold ? 'ready' : 'collecting';
+      return readinessOf(core.signatures, { inputCount: 1, threshold: core.threshold, cosigners: core.cosigners }).ready ? 'ready' : 'collecting';
     case 'broadcast':
       return 'broadcast';
     case 'executed':
@@ -279,15 +307,28 @@ function workflowState(p: SafeProposal, valid: number, threshold: number): Propo
   }
 }
 
+/**
+ * Checks a human move of a coordinated Safe proposal against core's transition table and role rules
+ * (the same ones Bitcoin proposals obey). Returns the record's facts for the audit event.
+ * @throws ConflictError `proposal.terminal`, `proposal.invalid_transition`; ForbiddenError `proposal.not_allowed`
+ */
+async function checkMove(ctx: ServiceContext, safe: StoredSafe, p: SafeProposal, event: ProposalEvent, actor: Actor): Promise<{ from: ProposalState; to: ProposalState; role: string }> {
+  const stored = await ctx.db.selectFrom('safe_signatures').select(['owner', 'signature']).where('safe_tx_hash', '=', p.safeTxHash).execute();
+  const core = coreProposalOf(safe, p, stored);
+  const { record } = transition(core, event, actor, Math.max(ctx.now().getTime(), core.updatedAt));
+  return { from: record.from, to: record.to, role: record.role };
+}
+
 function proposalJson(review: SafeProposalReview, sigs: readonly { owner: Address; kind: string; signature: string; createdAt: string }[]): SafeProposalJson {
   const { safe, proposal: p } = review;
   const signatures = sigs.map((s) => ({ owner: s.owner, kind: s.kind, signature: s.signature as Hex, counts: safe.owners.some((o) => isAddressEqual(o, s.owner)), createdAt: s.createdAt }));
   const valid = signatures.filter((s) => s.counts).length;
+  const core = coreProposalOf(safe, p, signatures);
   const bigints = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))) as unknown;
   return {
     safe: safe.name,
     id: p.id,
-    state: workflowState(p, valid, review.threshold),
+    state: core.state,
     kind: p.kind,
     nonce: p.nonce.toString(),
     safeTxHash: review.safeTxHash,
@@ -376,15 +417,13 @@ export async function submitSafeSignature(ctx: ServiceContext, caller: Caller, n
 export async function cancelSafeProposal(ctx: ServiceContext, caller: Caller, name: string, id: string): Promise<SafeProposalJson> {
   const { safe, roles } = await safeAccess(ctx, caller, name, 'read');
   const p = await getSafeProposal(ctx.db, safe.name, id);
-  const isAdmin = roles.some((r) => r.role === 'admin');
-  if (!isAdmin && !(p.proposer === caller.userId && allows(roles, 'propose'))) {
-    throw new ForbiddenError('proposal.not_allowed', 'only the proposer or a Safe admin may cancel a proposal');
-  }
+  // Core's rules: the proposer or an admin, from collecting or ready only.
+  const move = await checkMove(ctx, safe, p, 'cancel', { kind: 'user', id: caller.userId, admin: allows(roles, 'manage') });
   await changeSafe(ctx, safe, caller.userId, async ({ trx, at }, record) => {
     const now = await trx.selectFrom('safe_proposals').select('state').where('safe_tx_hash', '=', p.safeTxHash).executeTakeFirstOrThrow();
     if (now.state !== 'open') throw new ConflictError('safe.proposal_closed', `proposal ${String(p.id)} is ${now.state}: it can no longer be cancelled`, { details: { state: now.state } });
     await trx.updateTable('safe_proposals').set({ state: 'cancelled', updated_at: at }).where('safe_tx_hash', '=', p.safeTxHash).execute();
-    await record('safe.proposal_cancelled', { proposal: p.id, safeTxHash: p.safeTxHash, nonce: p.nonce.toString() }, 'proposal.cancelled');
+    await record('safe.proposal_cancelled', { proposal: p.id, safeTxHash: p.safeTxHash, nonce: p.nonce.toString(), ...move }, 'proposal.cancelled');
   });
   return viewOf(ctx, safe, p.id);
 }
@@ -459,6 +498,8 @@ export async function recordSafeExecution(ctx: ServiceContext, caller: Caller, n
   const hash = txHash.toLowerCase() as Hex;
   const p = await getSafeProposal(ctx.db, safe.name, id);
   if (p.state !== 'open') throw new ConflictError('safe.proposal_closed', `proposal ${String(p.id)} is ${p.state}`, { details: { state: p.state } });
+  // Core's rules: only a ready proposal is broadcast; as for Bitcoin, any signer may push it.
+  const move = await checkMove(ctx, safe, p, 'broadcast', { kind: 'user', id: caller.userId, admin: allows(roles, 'manage') || allows(roles, 'sign') });
   const clients = await openSafeClients(safe);
   let sent;
   try {
@@ -472,7 +513,7 @@ export async function recordSafeExecution(ctx: ServiceContext, caller: Caller, n
   await changeSafe(ctx, safe, caller.userId, async ({ trx, at }, record) => {
     const r = await trx.updateTable('safe_proposals').set({ state: 'broadcast', exec_tx_hash: hash, updated_at: at }).where('safe_tx_hash', '=', p.safeTxHash).where('state', '=', 'open').executeTakeFirst();
     if (r.numUpdatedRows === 0n) throw new ConflictError('safe.proposal_closed', `proposal ${String(p.id)} changed state meanwhile`);
-    await record('safe.proposal_broadcast', { proposal: p.id, safeTxHash: p.safeTxHash, execTxHash: hash, from: sent.from }, 'proposal.broadcast');
+    await record('safe.proposal_broadcast', { proposal: p.id, safeTxHash: p.safeTxHash, execTxHash: hash, sender: sent.from, ...move }, 'proposal.broadcast');
   });
   await followSafe(ctx, safe);
   return viewOf(ctx, safe, p.id);
