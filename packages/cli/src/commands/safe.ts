@@ -20,6 +20,7 @@ import { readInput, toJson, writeOutput, type Io } from '../io.ts';
 import { collect, parseIntegerOption } from './options.ts';
 import { approveHashLocal, approveHashRemote, type ApproveHashOptions } from './safeApprove.ts';
 import { assertNoLocalRpc, dangerText, parseKeyIndex, parseNonce, specOf, withKeystore, withSender, type ProposeOptions, type ServerOption } from './safeCommon.ts';
+import { addSignatureViaOwnerSafe, assertPlainSign, signViaOwnerSafe, singleSignatureFile, type AddSignatureOptions, type SignOptions } from './safeNested.ts';
 import { remoteAddSignature, remoteCancel, remoteExec, remoteList, remotePropose, remoteRegister, remoteReview, remoteShow, remoteSign, remoteTypedData } from './safeRemote.ts';
 
 function printReview(io: Io, r: SafeProposalReview): void {
@@ -186,12 +187,22 @@ export function registerSafeCommands(program: Command, io: Io): void {
     });
 
   withServer(safe.command('sign <name> <id>'))
-    .description('sign a proposal (EIP-712) with a keystore Ethereum key; every danger flag needs --ack CODE (with --server: checked here, then uploaded)')
+    .description(
+      'sign a proposal (EIP-712) with a keystore Ethereum key; every danger flag needs --ack CODE (with --server: checked here, then uploaded); with --via, sign as an owner of an owner Safe (EIP-1271)',
+    )
     .requiredOption('--keystore <file>', 'keystore file')
     .option('--index <i>', "Ethereum key index (m/44'/60'/0'/0/i)", '0')
     .option('--ack <code>', 'acknowledge a danger flag by its code (repeat)', collect, [])
+    .option('--via <address>', 'sign for this owner of the Safe, itself a Safe of which the key is an owner (its threshold 1: stored at once; higher: needs --out)')
+    .option('--out <file>', "with --via: write this key's partial signature to a file, to combine with add-signature --via")
+    .option('--rpc <url>', "with --via and --server: JSON-RPC URL of the Safe's chain, to read the owner Safe (locally the stored Safe's)")
     .option('--json', 'print JSON')
-    .action(async (name: string, id: string, opts: ServerOption & { keystore: string; index: string; ack: string[]; json?: boolean }) => {
+    .action(async (name: string, id: string, opts: SignOptions) => {
+      if (opts.via !== undefined) {
+        await signViaOwnerSafe(io, name, id, { ...opts, via: opts.via });
+        return;
+      }
+      assertPlainSign(opts);
       if (opts.server !== undefined) {
         await remoteSign(io, name, id, opts);
         return;
@@ -236,15 +247,22 @@ export function registerSafeCommands(program: Command, io: Io): void {
     });
 
   withServer(safe.command('add-signature <name> <id>'))
-    .description('add an owner signature made elsewhere: JSON { signer, data, chainId?, safeAddress?, safeTxHash? }')
-    .requiredOption('--file <file>', 'signature file (- for stdin)')
+    .description("add an owner signature made elsewhere: JSON { signer, data, chainId?, safeAddress?, safeTxHash? }; with --via, combine partial signatures into an owner Safe's")
+    .option('--file <file>', 'signature file (- for stdin); with --via, one partial signature file per owner of the owner Safe (repeat)', collect, [])
+    .option('--via <address>', 'combine the partial signatures of the owners of this owner Safe (see sign --via --out) into its contract signature')
+    .option('--rpc <url>', "with --via and --server: JSON-RPC URL of the Safe's chain, to read the owner Safe (locally the stored Safe's)")
     .option('--json', 'print JSON')
-    .action(async (name: string, id: string, opts: ServerOption & { file: string; json?: boolean }) => {
-      if (opts.server !== undefined) {
-        await remoteAddSignature(io, name, id, opts);
+    .action(async (name: string, id: string, opts: AddSignatureOptions) => {
+      if (opts.via !== undefined) {
+        await addSignatureViaOwnerSafe(io, name, id, { ...opts, via: opts.via });
         return;
       }
-      const signature = parseSafeSignatureFile(readInput(opts.file));
+      const file = singleSignatureFile(opts);
+      if (opts.server !== undefined) {
+        await remoteAddSignature(io, name, id, { ...opts, file });
+        return;
+      }
+      const signature = parseSafeSignatureFile(readInput(file));
       const stored = await withStore((ctx) => addSafeSignature(ctx, { safe: name, id, signature }));
       if (opts.json) io.out(toJson(stored));
       else io.out(`signature of ${stored.owner} (${stored.kind}) verified and stored: ${stored.count} of ${stored.threshold}`);
