@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { InvalidInputError, MofnError } from '@mofn/core';
 import { migrationProvider } from './migrations.ts';
@@ -109,12 +110,86 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   }
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const wal = file === ':memory:' ? undefined : walFile(`${file}-wal`);
+  // With the WAL flushed by WalSyncedDriver after every commit, SQLite's own fsync (FULL) would only block the event loop.
+  sqlite.pragma(wal === undefined ? 'synchronous = FULL' : 'synchronous = NORMAL');
+  const database = withStatementCache(sqlite);
+  const db = new Kysely<Database>({
+    dialect: wal === undefined ? new SqliteDialect({ database }) : new WalSyncedDialect(database, () => sqlite.inTransaction, () => wal.sync()),
+  });
   await migrate(db, file);
-  return { db, kind: 'sqlite', location: file, close: () => db.destroy() };
+  return {
+    db,
+    kind: 'sqlite',
+    location: file,
+    close: async () => {
+      await db.destroy();
+      await wal?.close();
+    },
+  };
+}
+
+/** The write-ahead log of a SQLite file, opened when first flushed (SQLite creates it with the first write). */
+function walFile(path: string): { sync(): Promise<void>; close(): Promise<void> } {
+  let handle: Promise<FileHandle> | undefined;
+  return {
+    async sync() {
+      handle ??= open(path, 'r');
+      try {
+        await (await handle).sync();
+      } catch (e) {
+        handle = undefined;
+        // No log yet means nothing was written through it; anything else is a failed flush.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    },
+    async close() {
+      await (await handle?.catch(() => undefined))?.close();
+    },
+  };
+}
+
+/**
+ * SQLite's commits, made durable without blocking the event loop. With synchronous=FULL every COMMIT
+ * waits for the disk on the main thread (better-sqlite3 is synchronous), stalling every request in
+ * flight. Here SQLite runs with synchronous=NORMAL (WAL mode: safe from corruption, but a commit may
+ * not yet be on disk), and after each statement that leaves the connection outside a transaction (a
+ * COMMIT, or a write on its own) this driver fsyncs the WAL on libuv's thread pool before the caller
+ * sees the result. The commit's frames were written before the fsync began, so a change anyone was
+ * told about is as durable as with FULL, and other requests run while the disk works.
+ */
+class WalSyncedDriver extends SqliteDriver {
+  readonly #inTransaction: () => boolean;
+  readonly #sync: () => Promise<void>;
+  constructor(config: SqliteDialectConfig, inTransaction: () => boolean, sync: () => Promise<void>) {
+    super(config);
+    this.#inTransaction = inTransaction;
+    this.#sync = sync;
+  }
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection();
+    return {
+      executeQuery: async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
+        const result = await connection.executeQuery<R>(query);
+        if (query.query.kind !== 'SelectQueryNode' && !this.#inTransaction()) await this.#sync();
+        return result;
+      },
+      streamQuery: <R>(query: CompiledQuery, chunkSize?: number) => connection.streamQuery<R>(query, chunkSize),
+    };
+  }
+}
+
+class WalSyncedDialect extends SqliteDialect {
+  readonly #driver: () => WalSyncedDriver;
+  constructor(database: SqliteDialectConfig['database'], inTransaction: () => boolean, sync: () => Promise<void>) {
+    super({ database });
+    this.#driver = () => new WalSyncedDriver({ database }, inTransaction, sync);
+  }
+  override createDriver(): Driver {
+    return this.#driver();
+  }
 }
 
 /**
