@@ -3,7 +3,7 @@
  * listen, and shut down cleanly on SIGINT/SIGTERM.
  */
 import { Redis } from 'ioredis';
-import { createContext, createWalletBackendGateway, openStore, parseEvmRpcUrls, type ChainGateway, type EvmRpcUrls, type Store } from '@mofn/service';
+import { applyEvmRpcUrls, createContext, createWalletBackendGateway, openStore, parseEvmRpcUrls, type ChainGateway, type EvmRpcUrls, type Store } from '@mofn/service';
 import { buildApp, type AppOptions } from './app.ts';
 import { startJobs, type Jobs } from './jobs.ts';
 import { loadServerKey, webhookSecret } from './secrets.ts';
@@ -58,6 +58,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   redis?.on('error', () => undefined);
   const gateway = options.gateway ?? createWalletBackendGateway(createContext(store));
   const evmRpc = options.evmRpc ?? parseEvmRpcUrls(process.env['MOFN_EVM_RPC']);
+  await applyEvmRpcUrls(createContext(store), evmRpc);
   const app = await buildApp({
     store,
     serverKey,

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashTypedData, parseEther, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { SAFE_V141_CANONICAL, approveSafeTxHash, createNestedSafeSignature, createSafe, encodeApprovedHashSignature, readSafe, signSafeTxForOwnerSafe, signSafeTxEthSign, signSafeTxEip712, createSafeTx, SAFE_TX_TYPES, type SafeTx } from '@mofn/ethereum';
-import { followCoordinatedSafes, safeTxFromFields } from '@mofn/service';
+import { applyEvmRpcUrls, followCoordinatedSafes, safeTxFromFields } from '@mofn/service';
 import { client, startTestServer, type StoreKind, type TestServer } from '../../../test/support/server.ts';
 import { expectStoreUnchanged } from '../../../test/support/serverFixtures.ts';
 import { freshAddress, rawOwners, send, startTestChain, type RawOwner, type TestChain } from '../../service/test/safe/support.ts';
@@ -319,6 +319,16 @@ export function defineSafeFlowSuite(kind: StoreKind): void {
       expect(made.status, JSON.stringify(made.body)).toBe(201);
       const deliveries = await as.admin.get(`/v1/wallets/${safeId}/webhooks/${String(hook.body.id)}/deliveries`);
       expect(deliveries.body.items.map((d: { type: string }) => d.type)).toEqual(['proposal.created']);
+    });
+
+    it('follows the operator to another node for a chain, and answers 502 while that node is down', async () => {
+      const ctx = server.app.mofn.ctx;
+      expect(await applyEvmRpcUrls(ctx, { [tc.chain.chainId]: tc.chain.rpcUrl })).toBe(0);
+      expect(await applyEvmRpcUrls(ctx, { [tc.chain.chainId]: 'http://127.0.0.1:9' })).toBe(2);
+      const down = await expectStoreUnchanged(server.store, () => as.proposer.post(`/v1/safes/${NAME}/proposals`, { kind: 'reject', nonce: '9' }), [], 'node down');
+      expect([down.status, down.body.error.code]).toEqual([502, 'chain.rpc_failed']);
+      expect(await applyEvmRpcUrls(ctx, { [tc.chain.chainId]: tc.chain.rpcUrl })).toBe(2);
+      expect((await as.proposer.post(`/v1/safes/${NAME}/proposals`, { kind: 'reject', nonce: '9' })).status).toBe(201);
     });
   });
 }

@@ -229,6 +229,19 @@ export async function registerSafe(ctx: ServiceContext, caller: Caller, rpc: Evm
   return safeJson(safe, roles);
 }
 
+/**
+ * Points the coordinated Safes of each configured chain at the endpoint configured now (the operator
+ * may have moved a chain to another node since the Safe was registered). Returns how many changed.
+ */
+export async function applyEvmRpcUrls(ctx: ServiceContext, rpc: EvmRpcUrls): Promise<number> {
+  let changed = 0;
+  for (const [chainId, url] of Object.entries(rpc)) {
+    const r = await ctx.db.updateTable('safes').set({ rpc_url: url }).where('wallet_id', 'is not', null).where('chain_id', '=', Number(chainId)).where('rpc_url', '!=', url).executeTakeFirst();
+    changed += Number(r.numUpdatedRows);
+  }
+  return changed;
+}
+
 /** The Safe as the caller may see it. @throws as {@link safeAccess} */
 export async function getSafeView(ctx: ServiceContext, caller: Caller, nameOrId: string): Promise<SafeView> {
   const { safe, roles } = await safeAccess(ctx, caller, nameOrId, 'read');
