@@ -18,9 +18,9 @@ let flushes: string[];
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mofn-wal-'));
-  // Every FileHandle shares one prototype: watch its fsync, and which file it flushes.
+  // Every FileHandle shares one prototype: count the fsyncs made through it.
   const probe = await open(join(dir, 'probe'), 'w');
-  const proto = Object.getPrototypeOf(probe) as { sync(this: { fd: number }): Promise<void> };
+  const proto = Object.getPrototypeOf(probe) as { sync: (this: { fd: number }) => Promise<void> };
   await probe.close();
   const original = proto.sync;
   flushes = [];
