@@ -422,10 +422,10 @@ export async function submitSafeSignature(ctx: ServiceContext, caller: Caller, n
 }
 
 /**
- * Cancels a proposal on the coordinator (its proposer or a Safe admin). Off-chain only: signatures
- * already given could still be executed by whoever holds them, so the review of a signed proposal
- * points to a rejection at the same nonce, which does cancel on chain.
- * @throws ForbiddenError `proposal.not_allowed`; ConflictError `safe.proposal_closed`
+ * Cancels a proposal on the coordinator (its proposer or a Safe admin, by core's rules). Off-chain
+ * only: signatures already given could still be executed by whoever holds them; a rejection at the
+ * same nonce (`kind: reject`) is what cancels on chain, and `mofn safe cancel` says so.
+ * @throws ForbiddenError `proposal.not_allowed`; ConflictError `proposal.terminal`, `proposal.invalid_transition`, `safe.proposal_closed`
  */
 export async function cancelSafeProposal(ctx: ServiceContext, caller: Caller, name: string, id: string): Promise<SafeProposalJson> {
   const { safe, roles } = await safeAccess(ctx, caller, name, 'read');
