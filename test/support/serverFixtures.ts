@@ -222,3 +222,63 @@ export async function freshUser(store: Store, name: string): Promise<{ id: strin
 export async function freshToken(store: Store, userId: string): Promise<string> {
   return (await createToken(createContext(store), userId, 'fresh')).id;
 }
+
+/** What one cell of an authorization matrix sends (the method comes from the route). */
+export interface MatrixRequest {
+  readonly path: string;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+/** One row of an authorization matrix: a route (and variant) with the expected status per column. */
+export interface MatrixRow<F, C extends string> {
+  /** `METHOD /v1/path/:param` exactly as the app registers it. */
+  readonly route: string;
+  /** What distinguishes this row from another row of the same route. */
+  readonly variant?: string;
+  /** One status per column. */
+  readonly expect: readonly number[];
+  /** Builds the request of one cell; fresh resources here keep allowed cells independent. */
+  readonly request: (fx: F, who: C, n: number) => Promise<MatrixRequest> | MatrixRequest;
+  /** The error code of the 403 cells (default `auth.forbidden`), per column when it differs. */
+  readonly forbidden?: string | Partial<Record<C, string>>;
+}
+
+/**
+ * Sends one matrix row, a cell per column: a refused cell must answer its status with the expected
+ * error code and leave the store unchanged; an allowed cell must answer its status. Fails with every
+ * column's actual status beside the expected ones.
+ */
+export async function checkMatrixRow<F, C extends string>(params: {
+  readonly store: Store;
+  readonly fx: F;
+  readonly cols: readonly C[];
+  readonly as: Readonly<Record<C, Client>>;
+  readonly row: MatrixRow<F, C>;
+  readonly expectedCode: (row: MatrixRow<F, C>, who: C, status: number) => string;
+}): Promise<void> {
+  const { row, cols } = params;
+  const method = row.route.split(' ')[0]!;
+  const actual: number[] = [];
+  const problems: string[] = [];
+  for (const [i, who] of cols.entries()) {
+    const want = row.expect[i]!;
+    try {
+      const req = await row.request(params.fx, who, i);
+      const send = () => params.as[who].call(method, req.path, method === 'POST' ? (req.body ?? {}) : req.body, req.headers ?? {});
+      if (want >= 400) {
+        const res = await expectStoreUnchanged(params.store, send, [], `${who} ${row.route}`);
+        actual.push(res.status);
+        if (res.status === want) expectErrorBody(res, params.expectedCode(row, who, want), `${who} ${row.route}`);
+      } else {
+        const res = await send();
+        actual.push(res.status);
+        if (res.status !== want) problems.push(`${who}: ${String(res.status)} ${JSON.stringify(res.body).slice(0, 300)}`);
+      }
+    } catch (e) {
+      problems.push(`${who}: ${(e as Error).message.split('\n')[0]!}`);
+      if (actual.length === i) actual.push(-1);
+    }
+  }
+  expect({ actual, problems }, `columns: ${cols.join(' ')}`).toEqual({ actual: row.expect, problems: [] });
+}

@@ -8,8 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type StoreKind, type TestServer } from '../../../test/support/server.ts';
 import { BitcoreGateway, keystoreCosigner } from '../../../test/support/coordinator.ts';
 import {
-  expectErrorBody,
-  expectStoreUnchanged,
+  checkMatrixRow,
   freshSpend,
   freshToken,
   freshUser,
@@ -18,6 +17,7 @@ import {
   setupWalletFixture,
   signedCopy,
   v1Routes,
+  type MatrixRow,
   type WalletFixture,
   type Who,
 } from '../../../test/support/serverFixtures.ts';
@@ -26,25 +26,7 @@ import {
 const COLS = ['serverAdmin', 'admin', 'proposer', 'signer', 'viewer', 'stranger', 'noToken', 'badToken', 'revoked'] as const satisfies readonly Who[];
 type Col = (typeof COLS)[number];
 
-/** What one cell sends (the method comes from the route). */
-interface Request {
-  readonly path: string;
-  readonly body?: unknown;
-  readonly headers?: Record<string, string>;
-}
-
-interface Row {
-  /** `METHOD /v1/path/:param` exactly as the app registers it. */
-  readonly route: string;
-  /** What distinguishes this row from another row of the same route. */
-  readonly variant?: string;
-  /** One status per column of {@link COLS}. */
-  readonly expect: readonly number[];
-  /** Builds the request of one cell; fresh resources here keep allowed cells independent. */
-  readonly request: (fx: WalletFixture, who: Col, n: number) => Promise<Request> | Request;
-  /** The error code of the 403 cells (default `auth.forbidden`), per column when it differs. */
-  readonly forbidden?: string | Partial<Record<Col, string>>;
-}
+type Row = MatrixRow<WalletFixture, Col>;
 
 const W = (fx: WalletFixture) => `/v1/wallets/${fx.wallet.id}`;
 const P = (id: string) => `/v1/proposals/${id}`;
@@ -160,29 +142,7 @@ export function defineAuthzSuite(kind: StoreKind): void {
     });
 
     it.each(ROWS.map((r) => [`${r.route}${r.variant === undefined ? '' : ` [${r.variant}]`}`, r] as const))('%s', async (_name, row) => {
-      const method = row.route.split(' ')[0]!;
-      const actual: number[] = [];
-      const problems: string[] = [];
-      for (const [i, who] of COLS.entries()) {
-        const want = row.expect[i]!;
-        const req = await row.request(fx, who, i);
-        const send = () => fx.as[who].call(method, req.path, method === 'POST' ? (req.body ?? {}) : req.body, req.headers ?? {});
-        try {
-          if (want >= 400) {
-            const res = await expectStoreUnchanged(server.store, send, [], `${who} ${row.route}`);
-            actual.push(res.status);
-            if (res.status === want) expectErrorBody(res, expectedCode(row, who, want), `${who} ${row.route}`);
-          } else {
-            const res = await send();
-            actual.push(res.status);
-            if (res.status !== want) problems.push(`${who}: ${String(res.status)} ${JSON.stringify(res.body).slice(0, 300)}`);
-          }
-        } catch (e) {
-          problems.push(`${who}: ${(e as Error).message.split('\n')[0]!}`);
-          if (actual.length === i) actual.push(-1);
-        }
-      }
-      expect({ actual, problems }, `columns: ${COLS.join(' ')}`).toEqual({ actual: row.expect, problems: [] });
+      await checkMatrixRow({ store: server.store, fx, cols: COLS, as: fx.as, row, expectedCode });
     });
 
     it("a stranger's 404 is the same answer as for an id that does not exist (existence does not leak)", async () => {

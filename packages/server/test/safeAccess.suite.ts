@@ -11,7 +11,7 @@ import { parseEther, type Address, type Hex } from 'viem';
 import { SAFE_V141_CANONICAL, createSafe, createSafeTx, readSafe, type SafeTx } from '@mofn/ethereum';
 import { createContext, createToken, revokeToken, safeTxFromFields } from '@mofn/service';
 import { client, startTestServer, type ApiResponse, type StoreKind, type TestServer } from '../../../test/support/server.ts';
-import { expectErrorBody, expectStoreUnchanged, snapshotStore, v1Routes } from '../../../test/support/serverFixtures.ts';
+import { checkMatrixRow, expectErrorBody, expectStoreUnchanged, snapshotStore, v1Routes, type MatrixRow } from '../../../test/support/serverFixtures.ts';
 import { freshAddress, rawOwners, send, startTestChain, type RawOwner, type TestChain } from '../../service/test/safe/support.ts';
 
 const COLS = ['serverAdmin', 'admin', 'proposer', 'signer', 'viewer', 'stranger', 'noToken', 'badToken', 'revoked'] as const;
@@ -36,13 +36,7 @@ interface Req {
   readonly body?: unknown;
 }
 
-interface Row {
-  readonly route: string;
-  readonly variant?: string;
-  readonly expect: readonly number[];
-  readonly request: (fx: Fx, who: Col, n: number) => Promise<Req> | Req;
-  readonly forbidden?: string | Partial<Record<Col, string>>;
-}
+type Row = MatrixRow<Fx, Col>;
 
 /** The SafeTx a proposal view carries (decimal strings). */
 const txOf = (view: { tx: Record<string, string | number> }): SafeTx => safeTxFromFields(view.tx);
@@ -224,24 +218,7 @@ export function defineSafeAccessSuite(kind: StoreKind): void {
     });
 
     it.each(ROWS.map((r) => [`${r.route}${r.variant === undefined ? '' : ` [${r.variant}]`}`, r] as const))('matrix: %s', async (_name, row) => {
-      const method = row.route.split(' ')[0]!;
-      const actual: number[] = [];
-      const problems: string[] = [];
-      for (const [i, who] of COLS.entries()) {
-        const want = row.expect[i]!;
-        const req = await row.request(fx, who, i);
-        const sendIt = () => fx.as[who].call(method, req.path, method === 'POST' ? (req.body ?? {}) : req.body);
-        if (want >= 400) {
-          const res = await expectStoreUnchanged(fx.server.store, sendIt, [], `${who} ${row.route}`);
-          actual.push(res.status);
-          if (res.status === want) expectErrorBody(res, expectedCode(row, who, want), `${who} ${row.route}`);
-        } else {
-          const res = await sendIt();
-          actual.push(res.status);
-          if (res.status !== want) problems.push(`${who}: ${String(res.status)} ${JSON.stringify(res.body).slice(0, 300)}`);
-        }
-      }
-      expect({ actual, problems }, `columns: ${COLS.join(' ')}`).toEqual({ actual: row.expect, problems: [] });
+      await checkMatrixRow({ store: fx.server.store, fx, cols: COLS, as: fx.as, row, expectedCode });
     });
 
     it("a role on a Safe binds a signer to an owner: an owner index or address out of the Safe is refused", async () => {

@@ -26,7 +26,7 @@ import { proposeSafeTx, type SafeProposalSpec } from '../safe/propose.ts';
 import { changeSafe, getSafeProposal, openSafeClients, parseEvmAddress, safeFromRow, safeTxToJson, assertSafeName, type SafeProposal, type StoredSafe } from '../safe/records.ts';
 import { closeNonce, refreshSafeQueue } from '../safe/queue.ts';
 import { reviewSafeProposal, type SafeProposalReview } from '../safe/review.ts';
-import { refreshStoredSafe } from '../safe/safes.ts';
+import { refreshStoredSafe, safeRowOf } from '../safe/safes.ts';
 import { allows, assertAllowed, rolesOn, type RoleView } from './access.ts';
 import { appendAudit } from './audit.ts';
 import { inTx } from './tx.ts';
@@ -198,21 +198,7 @@ export async function registerSafe(ctx: ServiceContext, caller: Caller, rpc: Evm
         created_at: at,
       })
       .execute();
-    await trx
-      .insertInto('safes')
-      .values({
-        name: params.name,
-        chain_id: imported.chainId,
-        rpc_url: rpcUrl,
-        address: imported.address,
-        version: imported.version,
-        singleton: imported.singleton.address,
-        owners: JSON.stringify(imported.owners),
-        threshold: imported.threshold,
-        created_at: at,
-        wallet_id: walletId,
-      })
-      .execute();
+    await trx.insertInto('safes').values(safeRowOf(params.name, rpcUrl, imported, at, walletId)).execute();
     await trx.insertInto('wallet_roles').values({ wallet_id: walletId, user_id: caller.userId, role: 'admin', cosigner: null, created_at: at }).execute();
     await appendAudit(tx, walletId, 'safe.registered', caller.userId, {
       safe: params.name,

@@ -2,7 +2,9 @@
 import { type Account, type Address, type Hex } from 'viem';
 import { ConflictError, InvalidInputError, MofnError } from '@mofn/core';
 import { assertSafeSingletons, createSafe, importSafe, type EvmClients, type ImportedSafe } from '@mofn/ethereum';
+import type { Selectable } from 'kysely';
 import type { ServiceContext } from '../context.ts';
+import type { SafeTable } from '../store/schema.ts';
 import { assertSafeName, getStoredSafe, openSafeClients, parseEvmAddress, safeFromRow, type StoredSafe } from './records.ts';
 
 /** Who sends (and pays for) an Ethereum transaction: a local account, or an address the node has unlocked. */
@@ -44,7 +46,14 @@ async function storeImported(ctx: ServiceContext, name: string, rpcUrl: string, 
   if (existing !== undefined) {
     throw new ConflictError('safe.exists', `Safe ${imported.address} on chain ${imported.chainId} is already stored as '${existing.name}'`, { details: { name: existing.name } });
   }
-  const row = {
+  const row = safeRowOf(name, rpcUrl, imported, ctx.now().toISOString(), null);
+  await ctx.db.insertInto('safes').values(row).execute();
+  return safeFromRow(row);
+}
+
+/** The `safes` row of a Safe read on chain (`walletId` for one the coordinator serves). */
+export function safeRowOf(name: string, rpcUrl: string, imported: ImportedSafe, at: string, walletId: string | null): Selectable<SafeTable> {
+  return {
     name,
     chain_id: imported.chainId,
     rpc_url: rpcUrl,
@@ -53,11 +62,9 @@ async function storeImported(ctx: ServiceContext, name: string, rpcUrl: string, 
     singleton: imported.singleton.address,
     owners: JSON.stringify(imported.owners),
     threshold: imported.threshold,
-    created_at: ctx.now().toISOString(),
-    wallet_id: null,
+    created_at: at,
+    wallet_id: walletId,
   };
-  await ctx.db.insertInto('safes').values(row).execute();
-  return safeFromRow(row);
 }
 
 /** Parameters of {@link createStoredSafe}. */
