@@ -101,6 +101,17 @@ export function defineSafeFlowSuite(kind: StoreKind): void {
       expect([hidden.status, hidden.body.error.code]).toEqual([missing.status, missing.body.error.code]);
       // Its id is not a Bitcoin wallet.
       expect((await as.admin.get(`/v1/wallets/${safeId}`)).status).toBe(404);
+      // The view carries the Safe as it is on chain now: nonce, balance, and what could act without the owners.
+      const shown = await as.viewer.get(`/v1/safes/${NAME}`);
+      expect(shown.body.live).toEqual({
+        nonce: '0',
+        balance: parseEther('10').toString(),
+        version: '1.4.1',
+        singleton: { address: SAFE_V141_CANONICAL.safe, name: expect.any(String) as unknown },
+        modules: [],
+        guard: null,
+        fallbackHandler: SAFE_V141_CANONICAL.fallbackHandler,
+      });
     });
 
     it('propose, three users sign through the API, execute, confirmed; the sibling at the nonce is superseded', async () => {
@@ -327,6 +338,9 @@ export function defineSafeFlowSuite(kind: StoreKind): void {
       expect(await applyEvmRpcUrls(ctx, { [tc.chain.chainId]: 'http://127.0.0.1:9' })).toBe(2);
       const down = await expectStoreUnchanged(server.store, () => as.proposer.post(`/v1/safes/${NAME}/proposals`, { kind: 'reject', nonce: '9' }), [], 'node down');
       expect([down.status, down.body.error.code]).toEqual([502, 'chain.rpc_failed']);
+      // Reading the Safe still answers, from the store, and says why the live state is missing.
+      const stale = await as.viewer.get(`/v1/safes/${NAME}`);
+      expect([stale.status, stale.body.live, stale.body.liveError?.code, stale.body.name]).toEqual([200, null, 'chain.rpc_failed', NAME]);
       expect(await applyEvmRpcUrls(ctx, { [tc.chain.chainId]: tc.chain.rpcUrl })).toBe(2);
       expect((await as.proposer.post(`/v1/safes/${NAME}/proposals`, { kind: 'reject', nonce: '9' })).status).toBe(201);
     });

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { getAddress, isAddressEqual, isHex, type Address, type Hex } from 'viem';
-import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, NotReadyError, createSignatureSet, readinessOf, transition, type Actor, type Proposal, type ProposalEvent, type ProposalState } from '@mofn/core';
+import { ConflictError, ForbiddenError, InvalidInputError, MofnError, NotFoundError, NotReadyError, createSignatureSet, readinessOf, transition, type Actor, type Proposal, type ProposalEvent, type ProposalState } from '@mofn/core';
 import {
   encodeExecTransaction,
   encodeSafeSignatures,
@@ -228,10 +228,47 @@ export async function applyEvmRpcUrls(ctx: ServiceContext, rpc: EvmRpcUrls): Pro
   return changed;
 }
 
-/** The Safe as the caller may see it. @throws as {@link safeAccess} */
-export async function getSafeView(ctx: ServiceContext, caller: Caller, nameOrId: string): Promise<SafeView> {
+/** A Safe as it is on chain now: what can act on it besides its owners (modules, guard) is what reviewers most need. */
+export interface SafeLiveView {
+  readonly nonce: string;
+  readonly balance: string;
+  readonly version: string;
+  readonly singleton: { readonly address: Address; readonly name: string };
+  /** Enabled modules: each can move the Safe's funds without owner signatures. */
+  readonly modules: readonly Address[];
+  readonly guard: Address | null;
+  readonly fallbackHandler: Address | null;
+}
+
+/**
+ * The Safe as the caller may see it, with its live state read from the chain (owners and threshold
+ * refreshed). When the node cannot answer, or the Safe no longer runs an allow-listed singleton, the
+ * stored view comes with `live: null` and the reason, rather than no answer at all.
+ * @throws as {@link safeAccess}
+ */
+export async function getSafeView(ctx: ServiceContext, caller: Caller, nameOrId: string): Promise<SafeView & { readonly live: SafeLiveView | null; readonly liveError?: { readonly code: string; readonly message: string } }> {
   const { safe, roles } = await safeAccess(ctx, caller, nameOrId, 'read');
-  return safeJson(safe, roles);
+  try {
+    const clients = await openSafeClients(safe);
+    const onChain = await refreshStoredSafe(ctx, safe, clients);
+    const balance = await clients.public.getBalance({ address: safe.address });
+    const { safe: now } = await safeAccess(ctx, caller, nameOrId, 'read');
+    return {
+      ...safeJson(now, roles),
+      live: {
+        nonce: onChain.nonce.toString(),
+        balance: balance.toString(),
+        version: onChain.version,
+        singleton: { address: onChain.singleton.address, name: onChain.singleton.name },
+        modules: onChain.modules,
+        guard: onChain.guard ?? null,
+        fallbackHandler: onChain.fallbackHandler ?? null,
+      },
+    };
+  } catch (e) {
+    if (!(e instanceof MofnError)) throw e;
+    return { ...safeJson(safe, roles), live: null, liveError: { code: e.code, message: e.message } };
+  }
 }
 
 /** The coordinated Safes the caller holds a role on, by name. */
