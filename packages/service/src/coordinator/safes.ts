@@ -252,9 +252,9 @@ export async function getSafeView(ctx: ServiceContext, caller: Caller, nameOrId:
     const clients = await openSafeClients(safe);
     const onChain = await refreshStoredSafe(ctx, safe, clients);
     const balance = await clients.public.getBalance({ address: safe.address });
-    const { safe: now } = await safeAccess(ctx, caller, nameOrId, 'read');
     return {
-      ...safeJson(now, roles),
+      // What refreshStoredSafe just saved, without reading the row back.
+      ...safeJson({ ...safe, owners: onChain.owners, threshold: onChain.threshold, version: onChain.version, singleton: onChain.singleton.address }, roles),
       live: {
         nonce: onChain.nonce.toString(),
         balance: balance.toString(),
