@@ -15,6 +15,8 @@ import { createContext, createUser, inTx, openStore, type Store } from '../src/i
 let dir: string;
 let store: Store;
 let flushes: string[];
+/** While set, every fsync waits for this promise first (a slow disk the test controls). */
+let gate: Promise<void> | undefined;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mofn-wal-'));
@@ -24,8 +26,10 @@ beforeEach(async () => {
   await probe.close();
   const original = proto.sync;
   flushes = [];
-  vi.spyOn(proto, 'sync').mockImplementation(function (this: { fd: number }) {
+  gate = undefined;
+  vi.spyOn(proto, 'sync').mockImplementation(async function (this: { fd: number }) {
     flushes.push('sync');
+    if (gate !== undefined) await gate;
     return original.call(this);
   });
   store = await openStore({ file: join(dir, 'mofn.db') });
@@ -74,5 +78,47 @@ describe('WAL flushed by the store, not by SQLite on the main thread', () => {
     expect(Math.min(...answered)).toBeGreaterThanOrEqual(1);
     expect(flushes.length).toBeLessThan(20);
     expect(await store.db.selectFrom('users').select('id').execute()).toHaveLength(20);
+  });
+
+  it('lets other statements run while a commit waits for the disk, and answers the committer only after its flush', async () => {
+    let open!: () => void;
+    gate = new Promise<void>((resolve) => (open = resolve));
+    let committed = false;
+    const commit = store.db
+      .transaction()
+      .execute(async (trx) => {
+        await trx.insertInto('users').values({ id: 'slow', name: 'slow', is_admin: 0, created_at: 'now' }).execute();
+      })
+      .then(() => (committed = true));
+    // The flush is stuck; a read, and even another transaction, still go through.
+    await vi.waitFor(() => expect(flushes.length).toBe(1));
+    expect((await store.db.selectFrom('users').select('id').execute()).map((r) => r.id)).toEqual(['slow']);
+    const second = store.db.transaction().execute(async (trx) => {
+      await trx.insertInto('users').values({ id: 'next', name: 'next', is_admin: 0, created_at: 'now' }).execute();
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await store.db.selectFrom('users').select('id').orderBy('id').execute()).map((r) => r.id)).toEqual(['next', 'slow']);
+    // A write on its own keeps its lease through its flush, which it shares with the second commit.
+    const third = store.db.insertInto('users').values({ id: 'lone', name: 'lone', is_admin: 0, created_at: 'now' }).execute();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(committed).toBe(false);
+    // The two later changes wait for one flush that starts after the running one.
+    expect(flushes.length).toBe(1);
+    open();
+    await Promise.all([commit, second, third]);
+    expect(committed).toBe(true);
+    expect(flushes.length).toBe(2);
+  });
+
+  it('reports a failed flush to the committer and keeps serving', async () => {
+    let fail!: (e: Error) => void;
+    gate = new Promise<void>((_, reject) => (fail = reject));
+    const change = store.db.insertInto('users').values({ id: 'x', name: 'x', is_admin: 0, created_at: 'now' }).execute();
+    await vi.waitFor(() => expect(flushes.length).toBe(1));
+    fail(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    await expect(change).rejects.toThrow(/EIO/);
+    gate = undefined;
+    await store.db.insertInto('users').values({ id: 'y', name: 'y', is_admin: 0, created_at: 'now' }).execute();
+    expect(flushes.length).toBe(2);
   });
 });

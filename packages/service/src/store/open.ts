@@ -3,7 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type SqliteDialectConfig } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type CompiledQuery, type DatabaseConnection, type Driver, type QueryCompiler, type QueryResult, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { InvalidInputError, MofnError } from '@mofn/core';
 import { migrationProvider } from './migrations.ts';
@@ -131,19 +131,41 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   };
 }
 
-/** The write-ahead log of a SQLite file, opened when first flushed (SQLite creates it with the first write). */
+/**
+ * The write-ahead log of a SQLite file, opened when first flushed (SQLite creates it with the first
+ * write). Flushes coalesce: a caller arriving while an fsync runs waits for the next one, which starts
+ * after the running one ends and so covers every frame written before the caller asked; all callers
+ * that arrive meanwhile share it.
+ */
 function walFile(path: string): { sync(): Promise<void>; close(): Promise<void> } {
   let handle: Promise<FileHandle> | undefined;
+  let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const fsync = async (): Promise<void> => {
+    handle ??= open(path, 'r');
+    try {
+      await (await handle).sync();
+    } catch (e) {
+      handle = undefined;
+      // No log yet means nothing was written through it; anything else is a failed flush.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  };
+  const start = (): Promise<void> => {
+    const flush = fsync().finally(() => {
+      running = undefined;
+    });
+    running = flush;
+    return flush;
+  };
   return {
-    async sync() {
-      handle ??= open(path, 'r');
-      try {
-        await (await handle).sync();
-      } catch (e) {
-        handle = undefined;
-        // No log yet means nothing was written through it; anything else is a failed flush.
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      }
+    sync() {
+      if (running === undefined) return start();
+      next ??= running.catch(() => undefined).then(() => {
+        next = undefined;
+        return start();
+      });
+      return next;
     },
     async close() {
       await (await handle?.catch(() => undefined))?.close();
@@ -158,26 +180,87 @@ function walFile(path: string): { sync(): Promise<void>; close(): Promise<void> 
  * not yet be on disk), and after each statement that leaves the connection outside a transaction (a
  * COMMIT, or a write on its own) this driver fsyncs the WAL on libuv's thread pool before the caller
  * sees the result. The commit's frames were written before the fsync began, so a change anyone was
- * told about is as durable as with FULL, and other requests run while the disk works.
+ * told about is as durable as with FULL.
+ *
+ * The single connection is leased with this driver's own lock (kysely's is taken once at start and
+ * never given back). A COMMIT is the last statement of its lease, so the lease ends right after it and
+ * the next caller works while the disk does; the committer is answered only after the flush (a
+ * statement on an ended lease throws rather than run outside its turn). Readers
+ * may so see a commit a few hundred microseconds before it is on disk, never a writer's answer: any
+ * later commit's flush covers every frame before it, including the ones it read.
  */
-class WalSyncedDriver extends SqliteDriver {
+class WalSyncedDriver implements Driver {
+  readonly #sqlite: SqliteDriver;
   readonly #inTransaction: () => boolean;
   readonly #sync: () => Promise<void>;
+  #connection: DatabaseConnection | undefined;
+  #locked = false;
+  #holder: DatabaseConnection | undefined;
+  readonly #waiting: (() => void)[] = [];
   constructor(config: SqliteDialectConfig, inTransaction: () => boolean, sync: () => Promise<void>) {
-    super(config);
+    this.#sqlite = new SqliteDriver(config);
     this.#inTransaction = inTransaction;
     this.#sync = sync;
   }
-  override async acquireConnection(): Promise<DatabaseConnection> {
-    const connection = await super.acquireConnection();
-    return {
+  async init(): Promise<void> {
+    await this.#sqlite.init();
+    this.#connection = await this.#sqlite.acquireConnection();
+  }
+  beginTransaction(lease: DatabaseConnection): Promise<void> {
+    return this.#sqlite.beginTransaction(lease);
+  }
+  commitTransaction(lease: DatabaseConnection): Promise<void> {
+    return this.#sqlite.commitTransaction(lease);
+  }
+  rollbackTransaction(lease: DatabaseConnection): Promise<void> {
+    return this.#sqlite.rollbackTransaction(lease);
+  }
+  savepoint(lease: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.#sqlite.savepoint(lease, name, compile);
+  }
+  rollbackToSavepoint(lease: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.#sqlite.rollbackToSavepoint(lease, name, compile);
+  }
+  releaseSavepoint(lease: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+    return this.#sqlite.releaseSavepoint(lease, name, compile);
+  }
+  destroy(): Promise<void> {
+    return this.#sqlite.destroy();
+  }
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = this.#connection;
+    if (connection === undefined) throw new Error('the SQLite driver is not initialised');
+    // A released lock passes straight to the next waiter (#locked stays set), so nobody slips in between.
+    if (this.#locked) await new Promise<void>((resume) => this.#waiting.push(resume));
+    this.#locked = true;
+    const lease: DatabaseConnection = {
       executeQuery: async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
+        if (this.#holder !== lease) throw new Error('a statement after its connection lease ended');
+        const wasInTransaction = this.#inTransaction();
         const result = await connection.executeQuery<R>(query);
-        if (query.query.kind !== 'SelectQueryNode' && !this.#inTransaction()) await this.#sync();
+        if (query.query.kind === 'SelectQueryNode' || this.#inTransaction()) return result;
+        // A commit or rollback is the last statement of its lease: hand the connection on, then (after a
+        // commit) wait for the disk. A write on its own may be followed by more on the same lease
+        // (kysely's migrator runs DDL so), which keeps the connection through its flush.
+        if (wasInTransaction) this.#release(lease);
+        if (!(wasInTransaction && query.sql === 'rollback')) await this.#sync();
         return result;
       },
       streamQuery: <R>(query: CompiledQuery, chunkSize?: number) => connection.streamQuery<R>(query, chunkSize),
     };
+    this.#holder = lease;
+    return lease;
+  }
+  releaseConnection(lease: DatabaseConnection): Promise<void> {
+    this.#release(lease);
+    return Promise.resolve();
+  }
+  #release(lease: DatabaseConnection): void {
+    if (this.#holder !== lease) return;
+    this.#holder = undefined;
+    const next = this.#waiting.shift();
+    if (next === undefined) this.#locked = false;
+    else next();
   }
 }
 
