@@ -3,6 +3,7 @@
  * combining, finalizing and extracting, and the codec's input forms.
  */
 import { InsufficientFundsError, InvalidInputError, InvalidPsbtError, NotReadyError } from '@mofn/core';
+import { base64 } from '@scure/base';
 import { describe, expect, it } from 'vitest';
 import { scriptToAddress } from '../src/address.ts';
 import {
@@ -12,6 +13,7 @@ import {
   extractTransaction,
   finalizePsbt,
   inspectPsbt,
+  decodePsbtBytes,
   parsePsbt,
   psbtToBase64,
   psbtToHex,
@@ -312,6 +314,39 @@ describe('parsePsbt input forms', () => {
     expect(code(() => parsePsbt(bytes.subarray(0, bytes.length - 1)))).toBe('psbt.truncated');
     expect(code(() => parsePsbt(new Uint8Array([...bytes, 0])))).toBe('psbt.trailing_data');
     expect(() => parsePsbt('zz')).toThrow(InvalidPsbtError);
+  });
+
+  it('decodes base64 exactly as the strict decoder does, whichever path it takes', () => {
+    const text = psbtToBase64(psbt);
+    const strict = (t: string): Uint8Array | string => {
+      try {
+        return base64.decode(t.replace(/\s+/g, ''));
+      } catch {
+        return 'psbt.invalid_encoding';
+      }
+    };
+    const ours = (t: string): Uint8Array | string => {
+      try {
+        return decodePsbtBytes(t);
+      } catch (e) {
+        return (e as InvalidPsbtError).code;
+      }
+    };
+    const last = text.length - (text.endsWith('==') ? 3 : text.endsWith('=') ? 2 : 1);
+    const cases = [
+      text,
+      `${text.slice(0, 40)}\n${text.slice(40)}`,
+      text.replace(/=+$/, ''), // padding dropped
+      `${text.slice(0, last)}${text[last] === 'A' ? 'B' : 'A'}${text.slice(last + 1)}`, // non-zero padding bits or another last byte
+      text.replace(/\+/g, '-').replace(/\//g, '_'), // base64url alphabet
+      `${text.slice(0, 8)}*${text.slice(8)}`, // a foreign character Buffer.from would skip
+      `${text}=`,
+      `${text}AAAA`,
+    ];
+    for (const c of cases) expect(ours(c)).toEqual(strict(c));
+    // The decoded bytes are the caller's own, not a view into Node's shared Buffer pool.
+    const decoded = decodePsbtBytes(text);
+    expect(decoded.byteOffset === 0 && decoded.buffer.byteLength === decoded.length).toBe(true);
   });
 
   it('keeps its own copy of the bytes', () => {

@@ -104,14 +104,31 @@ export function decodePsbtBytes(input: Uint8Array | string): Uint8Array {
     for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
     return out;
   }
+  const compact = /\s/.test(text) ? text.replace(/\s+/g, '') : text;
+  const fast = fastBase64(compact);
+  if (fast !== undefined) return fast;
   try {
-    return base64.decode(text.replace(/\s+/g, ''));
+    return base64.decode(compact);
   } catch (cause) {
     throw new InvalidPsbtError('psbt.invalid_encoding', 'PSBT text is neither hex nor valid base64', {
       cause,
       hint: 'pass the PSBT as raw bytes, hex (starting 70736274ff) or base64 (starting cHNidP)',
     });
   }
+}
+
+/**
+ * Node's native base64 decoder, where there is one: ~10x faster than @scure/base on a PSBT (the
+ * coordinator decodes one per submission). It is lenient (it skips characters it does not know), so
+ * its result counts only when it encodes back to exactly the text given, i.e. the text was canonical
+ * base64; anything else goes to @scure/base's strict decoder, which accepts or refuses it as before.
+ */
+function fastBase64(text: string): Uint8Array | undefined {
+  const B = (globalThis as { Buffer?: { from(s: string, enc: 'base64'): Uint8Array & { toString(enc: 'base64'): string } } }).Buffer;
+  if (B === undefined) return undefined;
+  const bytes = B.from(text, 'base64');
+  // A copy: small Buffers are slices of a shared pool, and the parsed model keeps views into its bytes.
+  return bytes.toString('base64') === text ? new Uint8Array(bytes) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
