@@ -20,14 +20,32 @@ function rowToEvent(r: AuditEventTable): AuditEvent {
  * The actor is part of the hashed data, so it cannot be edited without breaking the chain.
  */
 export async function appendAudit(tx: TxContext, walletId: string, type: string, actor: AuditActor, data: Record<string, unknown>): Promise<AuditEvent> {
-  const head = await tx.trx.selectFrom('audit_events').selectAll().where('wallet_id', '=', walletId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  const event = createAuditEvent(head === undefined ? undefined : rowToEvent(head), { type, at: tx.atMs, data: { actor, ...data } });
+  let heads = headsOf.get(tx.trx);
+  if (heads === undefined) {
+    heads = new Map();
+    headsOf.set(tx.trx, heads);
+  }
+  let head = heads.get(walletId);
+  if (head === undefined) {
+    const row = await tx.trx.selectFrom('audit_events').selectAll().where('wallet_id', '=', walletId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    head = row === undefined ? null : rowToEvent(row);
+  }
+  const event = createAuditEvent(head ?? undefined, { type, at: tx.atMs, data: { actor, ...data } });
   await tx.trx
     .insertInto('audit_events')
     .values({ wallet_id: walletId, seq: event.seq, at: event.at, type: event.type, data: canonicalJson(event.data), prev_hash: event.prevHash, hash: event.hash })
     .execute();
+  heads.set(walletId, event);
   return event;
 }
+
+/**
+ * The head each transaction last read or wrote, per wallet: a change that appends several events
+ * (a signature, then the transition it caused) reads the head once. Only appendAudit writes the log,
+ * and it runs under the wallet lock, so nobody else moves the head during the transaction; a
+ * transaction (a savepoint per change in SQLite's group commit) is never reused, so none is stale.
+ */
+const headsOf = new WeakMap<object, Map<string, AuditEvent | null>>();
 
 /** Parameters of {@link listAudit}. */
 export interface ListAuditParams {
