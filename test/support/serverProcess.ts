@@ -132,9 +132,24 @@ async function runChild(): Promise<void> {
     jobs: process.env['MOFN_SERVER_JOBS'] === '1',
     ...(process.env['MOFN_HOME'] === undefined ? {} : { home: process.env['MOFN_HOME'] }),
   });
-  // MOFN_SERVER_CPU_PROFILE=FILE: a V8 CPU profile of the child, written at SIGTERM (--cpu-prof is refused in NODE_OPTIONS).
+  // MOFN_SERVER_CPU_PROFILE=FILE: a V8 CPU profile of the child (--cpu-prof is refused in NODE_OPTIONS),
+  // from start to SIGTERM, or between two SIGUSR2 when the parent marks one phase (bench/server/submit.ts).
   const profileFile = process.env['MOFN_SERVER_CPU_PROFILE'];
-  const profiler = profileFile === undefined || profileFile === '' ? undefined : await startProfiler();
+  const profiling = profileFile !== undefined && profileFile !== '';
+  let profiler = profiling ? await startProfiler() : undefined;
+  let marked = false;
+  if (profiling) {
+    process.on('SIGUSR2', () => {
+      void (async () => {
+        const running = profiler;
+        profiler = undefined;
+        const profile = running === undefined ? undefined : await running();
+        if (marked && profile !== undefined) writeFileSync(profileFile, JSON.stringify(profile));
+        else profiler = await startProfiler();
+        marked = !marked;
+      })();
+    });
+  }
   process.stdout.write(`${READY_PREFIX}${server.url}\n`);
   const stop = () => {
     void (async () => {
