@@ -6,7 +6,7 @@ import { createAuditEvent, verifyChain, canonicalJson, type AuditEvent, type Aud
 import type { Kysely } from 'kysely';
 import type { ServiceContext } from '../context.ts';
 import type { Database, AuditEventTable } from '../store/schema.ts';
-import type { TxContext } from './tx.ts';
+import { appendRows, type TxContext } from './tx.ts';
 
 /** Who caused an event: a user id, or `system` for background jobs, `cli` for the local CLI. */
 export type AuditActor = string;
@@ -31,10 +31,12 @@ export async function appendAudit(tx: TxContext, walletId: string, type: string,
     head = row === undefined ? null : rowToEvent(row);
   }
   const event = createAuditEvent(head ?? undefined, { type, at: tx.atMs, data: { actor, ...data } });
-  await tx.trx
-    .insertInto('audit_events')
-    .values({ wallet_id: walletId, seq: event.seq, at: event.at, type: event.type, data: canonicalJson(event.data), prev_hash: event.prevHash, hash: event.hash })
-    .execute();
+  await appendRows(
+    tx,
+    tx.trx
+      .insertInto('audit_events')
+      .values({ wallet_id: walletId, seq: event.seq, at: event.at, type: event.type, data: canonicalJson(event.data), prev_hash: event.prevHash, hash: event.hash }),
+  );
   heads.set(walletId, event);
   return event;
 }

@@ -3,6 +3,6 @@ export * from './audit.ts';
 export * from './idempotency.ts';
 export * from './outbox.ts';
 export * from './proposals.ts';
-export { inTx, inWalletTx, newId, type TxContext } from './tx.ts';
+export { appendRows, inTx, inWalletTx, newId, type TxContext } from './tx.ts';
 export { createBackendGateway, createWalletBackendGateway } from './gateway.ts';
 export * from './safes.ts';

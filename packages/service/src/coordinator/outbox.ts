@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { InvalidInputError, NotFoundError } from '@mofn/core';
 import type { ServiceContext } from '../context.ts';
 import { appendAudit } from './audit.ts';
-import { inTx, inWalletTx, newId, type TxContext } from './tx.ts';
+import { appendRows, inTx, inWalletTx, newId, type TxContext } from './tx.ts';
 
 /** The events a webhook can subscribe to. */
 export const WEBHOOK_EVENTS = Object.freeze([
@@ -37,13 +37,13 @@ export function backoffMs(attempts: number): number {
 export async function enqueueEvent(tx: TxContext, walletId: string, type: string, data: Record<string, unknown>): Promise<string> {
   const id = newId();
   const body = { id, type, walletId, createdAt: tx.at, data };
-  await tx.trx.insertInto('outbox').values({ id, wallet_id: walletId, type, payload: JSON.stringify(body), created_at: tx.at }).execute();
+  await appendRows(tx, tx.trx.insertInto('outbox').values({ id, wallet_id: walletId, type, payload: JSON.stringify(body), created_at: tx.at }));
   const hooks = await tx.trx.selectFrom('webhooks').select(['id', 'events']).where('wallet_id', '=', walletId).where('disabled_at', 'is', null).execute();
   const subscribed = hooks.filter((h) => (JSON.parse(h.events) as string[]).includes(type));
   if (subscribed.length > 0) {
-    await tx.trx
-      .insertInto('webhook_deliveries')
-      .values(
+    await appendRows(
+      tx,
+      tx.trx.insertInto('webhook_deliveries').values(
         subscribed.map((h) => ({
           id: newId(),
           webhook_id: h.id,
@@ -57,8 +57,8 @@ export async function enqueueEvent(tx: TxContext, walletId: string, type: string
           delivered_at: null,
           created_at: tx.at,
         })),
-      )
-      .execute();
+      ),
+    );
   }
   return id;
 }

@@ -35,7 +35,7 @@ import { loadWallet, type LoadedWallet } from '../wallets.ts';
 import { allows, assertAllowed, rolesOn, type RoleView, type WalletRole } from './access.ts';
 import { appendAudit } from './audit.ts';
 import { enqueueEvent } from './outbox.ts';
-import { inSnapshot, inWalletTx, newId, type TxContext } from './tx.ts';
+import { appendRows, inSnapshot, inWalletTx, newId, type TxContext } from './tx.ts';
 
 /** Default time to live of a proposal: 7 days. */
 export const DEFAULT_PROPOSAL_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -438,9 +438,9 @@ async function mergeVerified(tx: TxContext, walletId: string, p: Proposal, entri
   const { proposal, merge } = addSignatures(p, entries, Math.max(tx.atMs, p.updatedAt));
   if (merge.added.length === 0) return p;
   for (let i = 0; i < merge.added.length; i += 200) {
-    await tx.trx
-      .insertInto('proposal_signatures')
-      .values(
+    await appendRows(
+      tx,
+      tx.trx.insertInto('proposal_signatures').values(
         merge.added.slice(i, i + 200).map((e) => ({
           proposal_id: p.id,
           input_index: e.input,
@@ -450,8 +450,8 @@ async function mergeVerified(tx: TxContext, walletId: string, p: Proposal, entri
           submitted_by: userId,
           created_at: tx.at,
         })),
-      )
-      .execute();
+      ),
+    );
   }
   await saveState(tx, proposal);
   const byCosigner = new Map<string, number>();

@@ -4,7 +4,7 @@
  * one instance or on several against PostgreSQL) are serialized per wallet and nothing is lost.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Compilable, type Kysely, type Transaction } from 'kysely';
 import type { ServiceContext } from '../context.ts';
 import type { Database } from '../store/schema.ts';
 
@@ -30,18 +30,73 @@ export async function inWalletTx<T>(ctx: ServiceContext, walletId: string, fn: (
   if (ctx.kind === 'sqlite') return groupCommit(ctx, fn);
   return ctx.db.transaction().execute(async (trx) => {
     await sql`select id from wallets where id = ${walletId} for update`.execute(trx);
-    const now = ctx.now();
-    return fn({ trx, ctx, at: now.toISOString(), atMs: now.getTime() });
+    return withAppends(trx, () => fn({ trx, ctx, ...instant(ctx) }));
   });
 }
 
 /** Runs `fn` in a plain transaction (no wallet lock). */
 export async function inTx<T>(ctx: ServiceContext, fn: (tx: TxContext) => Promise<T>): Promise<T> {
   if (ctx.kind === 'sqlite') return groupCommit(ctx, fn);
-  return ctx.db.transaction().execute(async (trx) => {
-    const now = ctx.now();
-    return fn({ trx, ctx, at: now.toISOString(), atMs: now.getTime() });
+  return ctx.db.transaction().execute((trx) => withAppends(trx, () => fn({ trx, ctx, ...instant(ctx) })));
+}
+
+function instant(ctx: ServiceContext): { at: string; atMs: number } {
+  const now = ctx.now();
+  return { at: now.toISOString(), atMs: now.getTime() };
+}
+
+/** Appends PostgreSQL sends with the rest of their transaction's appends, per transaction. */
+const appendsOf = new WeakMap<object, CompiledQuery[]>();
+/** Bind parameters PostgreSQL takes in one statement is 65,535: stay well below. */
+const APPEND_PARAMETERS = 30_000;
+
+/**
+ * Inserts a row into an append-only table: signatures, audit events, outbox events and their
+ * deliveries, none of which a transaction reads back after writing (the audit head it keeps, see
+ * appendAudit). On PostgreSQL every round trip is paid under the wallet's row lock, so there the
+ * inserts of one transaction wait and go as one statement before its COMMIT (data-modifying WITH
+ * clauses, all-or-nothing with the rest of the transaction); elsewhere, and outside
+ * {@link inWalletTx} / {@link inTx}, the insert runs at once.
+ */
+export async function appendRows(tx: Pick<TxContext, 'trx'>, insert: Compilable & { execute(): Promise<unknown> }): Promise<void> {
+  const appends = appendsOf.get(tx.trx);
+  if (appends === undefined) {
+    await insert.execute();
+    return;
+  }
+  appends.push(insert.compile());
+  if (appends.reduce((n, q) => n + q.parameters.length, 0) > APPEND_PARAMETERS) await flushAppends(tx.trx);
+}
+
+async function withAppends<T>(trx: Transaction<Database>, work: () => Promise<T>): Promise<T> {
+  appendsOf.set(trx, []);
+  const result = await work();
+  await flushAppends(trx);
+  return result;
+}
+
+async function flushAppends(trx: Transaction<Database>): Promise<void> {
+  const appends = appendsOf.get(trx);
+  if (appends === undefined || appends.length === 0) return;
+  appendsOf.set(trx, []);
+  if (appends.length === 1) {
+    await trx.executeQuery(appends[0]!);
+    return;
+  }
+  // Each statement numbers its parameters from $1: renumber them into one list.
+  const parameters: unknown[] = [];
+  const clauses = appends.map((q, i) => {
+    const offset = parameters.length;
+    let seen = 0;
+    const text = q.sql.replace(/\$(\d+)/g, (_, n: string) => {
+      seen++;
+      return `$${String(Number(n) + offset)}`;
+    });
+    if (seen !== q.parameters.length) throw new Error(`cannot combine an append whose SQL holds ${String(seen)} placeholders for ${String(q.parameters.length)} parameters`);
+    parameters.push(...q.parameters);
+    return `a${String(i)} as (${text})`;
   });
+  await trx.executeQuery(CompiledQuery.raw(`with ${clauses.join(', ')} select 1`, parameters));
 }
 
 interface Job {
