@@ -45,8 +45,8 @@ function instant(ctx: ServiceContext): { at: string; atMs: number } {
   return { at: now.toISOString(), atMs: now.getTime() };
 }
 
-/** Appends PostgreSQL sends with the rest of their transaction's appends, per transaction. */
-const appendsOf = new WeakMap<object, CompiledQuery[]>();
+/** The appends each PostgreSQL transaction holds until its end, and how many parameters they bind. */
+const appendsOf = new WeakMap<object, { queries: CompiledQuery[]; parameters: number }>();
 /** Bind parameters PostgreSQL takes in one statement is 65,535: stay well below. */
 const APPEND_PARAMETERS = 30_000;
 
@@ -64,21 +64,23 @@ export async function appendRows(tx: Pick<TxContext, 'trx'>, insert: Compilable 
     await insert.execute();
     return;
   }
-  appends.push(insert.compile());
-  if (appends.reduce((n, q) => n + q.parameters.length, 0) > APPEND_PARAMETERS) await flushAppends(tx.trx);
+  const query = insert.compile();
+  appends.queries.push(query);
+  appends.parameters += query.parameters.length;
+  if (appends.parameters > APPEND_PARAMETERS) await flushAppends(tx.trx);
 }
 
 async function withAppends<T>(trx: Transaction<Database>, work: () => Promise<T>): Promise<T> {
-  appendsOf.set(trx, []);
+  appendsOf.set(trx, { queries: [], parameters: 0 });
   const result = await work();
   await flushAppends(trx);
   return result;
 }
 
 async function flushAppends(trx: Transaction<Database>): Promise<void> {
-  const appends = appendsOf.get(trx);
+  const appends = appendsOf.get(trx)?.queries;
   if (appends === undefined || appends.length === 0) return;
-  appendsOf.set(trx, []);
+  appendsOf.set(trx, { queries: [], parameters: 0 });
   if (appends.length === 1) {
     await trx.executeQuery(appends[0]!);
     return;
@@ -92,7 +94,7 @@ async function flushAppends(trx: Transaction<Database>): Promise<void> {
       seen++;
       return `$${String(Number(n) + offset)}`;
     });
-    if (seen !== q.parameters.length) throw new Error(`cannot combine an append whose SQL holds ${String(seen)} placeholders for ${String(q.parameters.length)} parameters`);
+    if (seen !== q.parameters.length) throw new Error(`cannot combine an append whose SQL names ${String(seen)} bind parameters but carries ${String(q.parameters.length)}`);
     parameters.push(...q.parameters);
     return `a${String(i)} as (${text})`;
   });
