@@ -96,7 +96,8 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Sto
 /**
  * Opens (creating if needed) the store and runs pending migrations: PostgreSQL when `url` (or, with
  * no explicit location, `$MOFN_DATABASE_URL`) is set, else SQLite in `home`.
- * SQLite runs in WAL with `synchronous=FULL`: a commit survives a crash or power loss once it returns.
+ * SQLite runs in WAL mode, and a commit survives a crash or power loss once it returns: the store
+ * fsyncs the WAL itself before answering (synchronous=NORMAL plus WalSyncedDriver; FULL in memory).
  * @throws MofnError `store.migration_failed`, `store.unreachable`; InvalidInputError `store.bad_url`.
  */
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
