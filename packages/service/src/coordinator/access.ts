@@ -7,6 +7,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, UnauthorizedError } from '@mofn/core';
 import type { ServiceContext } from '../context.ts';
+import type { WalletRoleTable } from '../store/schema.ts';
 import { appendAudit } from './audit.ts';
 import { inTx, inWalletTx, newId } from './tx.ts';
 
@@ -134,16 +135,21 @@ export async function authenticate(ctx: ServiceContext, token: string): Promise<
   return { tokenId: r.token_id, user: { id: r.id, name: r.name, isAdmin: r.is_admin === 1, createdAt: r.created_at } };
 }
 
+/** A wallet_roles row as APIs show it. */
+export function roleViewOf(r: Pick<WalletRoleTable, 'wallet_id' | 'user_id' | 'role' | 'cosigner' | 'created_at'>): RoleView {
+  return { walletId: r.wallet_id, userId: r.user_id, role: r.role as WalletRole, cosigner: r.cosigner, createdAt: r.created_at };
+}
+
 /** The roles a user holds on a wallet. */
 export async function rolesOn(ctx: ServiceContext, walletId: string, userId: string): Promise<RoleView[]> {
   const rows = await ctx.db.selectFrom('wallet_roles').selectAll().where('wallet_id', '=', walletId).where('user_id', '=', userId).execute();
-  return rows.map((r) => ({ walletId: r.wallet_id, userId: r.user_id, role: r.role as WalletRole, cosigner: r.cosigner, createdAt: r.created_at }));
+  return rows.map(roleViewOf);
 }
 
 /** Every grant on a wallet. */
 export async function listRoles(ctx: ServiceContext, walletId: string): Promise<RoleView[]> {
   const rows = await ctx.db.selectFrom('wallet_roles').selectAll().where('wallet_id', '=', walletId).orderBy('created_at').execute();
-  return rows.map((r) => ({ walletId: r.wallet_id, userId: r.user_id, role: r.role as WalletRole, cosigner: r.cosigner, createdAt: r.created_at }));
+  return rows.map(roleViewOf);
 }
 
 /** Ids of the wallets of `chain` (default Bitcoin) a user holds any role on. */
@@ -185,7 +191,7 @@ export async function grantRole(ctx: ServiceContext, p: GrantRoleParams): Promis
   return inWalletTx(ctx, p.walletId, async (tx) => {
     const existing = await tx.trx.selectFrom('wallet_roles').selectAll().where('wallet_id', '=', p.walletId).where('user_id', '=', p.userId).where('role', '=', p.role).executeTakeFirst();
     if (existing !== undefined && existing.cosigner === (p.cosigner ?? null)) {
-      return { walletId: existing.wallet_id, userId: existing.user_id, role: existing.role as WalletRole, cosigner: existing.cosigner, createdAt: existing.created_at };
+      return roleViewOf(existing);
     }
     if (existing !== undefined) throw new ConflictError('role.exists', 'the user already signs for another cosigner of this wallet; revoke that role first');
     if (p.cosigner !== undefined) {

@@ -32,7 +32,7 @@ import type { ProposalTable } from '../store/schema.ts';
 import { assertKnownOutpoints, rememberOutpoints } from '../outpoints.ts';
 import { claimedOutpoints } from '../spend.ts';
 import { loadWallet, type LoadedWallet } from '../wallets.ts';
-import { allows, assertAllowed, rolesOn, type RoleView, type WalletRole } from './access.ts';
+import { allows, assertAllowed, roleViewOf, rolesOn, type RoleView } from './access.ts';
 import { appendAudit } from './audit.ts';
 import { enqueueEvent } from './outbox.ts';
 import { appendRows, inSnapshot, inWalletTx, newId, type TxContext } from './tx.ts';
@@ -554,7 +554,9 @@ export async function submitSignatures(ctx: ServiceContext, caller: Caller, id: 
   const head = rows[0];
   if (head === undefined) throw notFound(id);
   const roles: RoleView[] = rows.flatMap((r) =>
-    r.caller_role === null || r.caller_role_at === null ? [] : [{ walletId: r.wallet_id, userId: caller.userId, role: r.caller_role as WalletRole, cosigner: r.caller_cosigner, createdAt: r.caller_role_at }],
+    r.caller_role === null || r.caller_role_at === null
+      ? []
+      : [roleViewOf({ wallet_id: r.wallet_id, user_id: caller.userId, role: r.caller_role, cosigner: r.caller_cosigner, created_at: r.caller_role_at })],
   );
   if (roles.length === 0) throw notFound(id);
   assertAllowed(roles, 'sign');
